@@ -1,0 +1,81 @@
+"""Run one inbound message through the flow and commit what it changed, once.
+
+`Engine.step` is pure: snapshot and message in, `Outcome` out (it reads event
+configuration through the cache, nothing else). `Engine.process` wraps it in the one
+read and one atomic commit a message costs, and runs it again from a fresh read when
+another worker committed for the same participant first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from listener.flow import Flow
+from listener.models import InboundMessage, Outcome, ParticipantSnapshot
+from listener.store.base import Store, VersionConflict
+from listener.turn import Services, Turn
+
+log = logging.getLogger(__name__)
+
+MAX_CONFLICT_RETRIES = 20
+
+
+@dataclass
+class Engine:
+    flow: Flow
+    store: Store
+    services: Services
+
+    def process(self, message: InboundMessage) -> Outcome | None:
+        """Process a recorded inbound message; None when it was already processed."""
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            if attempt and self.store.inbound_status(message.message_sid) == "done":
+                return None
+            snapshot = self.store.load_participant(message.participant)
+            outcome = self.step(snapshot, message)
+            try:
+                self.store.commit(outcome)
+            except VersionConflict:
+                log.info("version conflict for %s, running again", message.message_sid)
+                continue
+            return outcome
+        raise VersionConflict(f"{message.message_sid}: gave up after {MAX_CONFLICT_RETRIES} conflicts")
+
+    def step(self, snapshot: ParticipantSnapshot | None, message: InboundMessage) -> Outcome:
+        """What this message does to this snapshot: the new snapshot and every effect."""
+        if snapshot is None:
+            working = self.flow.new_snapshot(message.participant)
+        else:
+            working = snapshot.model_copy(deep=True)
+        expected_version = working.version
+        turn = Turn(self.flow, self.services, working, message)
+        fired = self.flow.run(turn)
+
+        working.state = turn.state
+        if turn.state != turn.arrived_in:
+            working.attempts = 0
+        if working.last_message_at is None or message.received_at > working.last_message_at:
+            working.last_message_at = message.received_at
+
+        interactions = list(turn.filed)
+        if not turn.inbound_parked:
+            kind = "command" if fired.command else turn.arrival.records
+            event_id = working.current_event_id
+            interactions.append(turn.inbound_interaction(kind, event_id))
+            membership = working.events.get(event_id) if event_id else None
+            if membership is not None:
+                membership.messages += 1
+                membership.last_active_at = message.received_at
+                turn.touch(event_id)
+        interactions.extend(turn.outbound)
+        working.version = expected_version + 1
+        return Outcome(
+            message_sid=message.message_sid,
+            snapshot=working,
+            expected_version=expected_version,
+            interactions=interactions,
+            replies=turn.replies,
+            touched_events=sorted(turn.touched),
+            trace=turn.trace,
+        )

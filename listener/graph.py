@@ -1,0 +1,403 @@
+"""Read `transitions.yaml` into a typed graph and check it before anything runs.
+
+The file is the conversation: states, the triggers an inbound message can fire, guarded
+transitions, routing states that decide where to go next, and every text the bot says.
+A designer edits it; this module makes sure a mistake is reported as
+`transitions.yaml:LINE: where: what` at start-up, never as a stuck participant later.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CALLBACK_PATTERN = re.compile(r"^(?P<module>[a-z_][a-z0-9_]*)\.(?P<func>[a-z_][a-z0-9_]*)(?:\((?P<args>[^()]*)\))?$")
+ANY_STATE = "*"
+
+
+class FlowError(Exception):
+    """The graph file is wrong; the message names the file, line and key at fault."""
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CommandSpec(_Spec):
+    """Words that fire a trigger in any state that handles it (`change name <name>`)."""
+
+    trigger: str
+    words: list[str] = Field(min_length=1)
+    argument: bool = False
+
+
+class SilenceSpec(_Spec):
+    """Fire `trigger` when a message follows the previous one after this long."""
+
+    trigger: str
+    after_hours: float = Field(gt=0)
+
+
+class InboundSpec(_Spec):
+    """How one inbound message becomes one trigger: commands, then silence, then media."""
+
+    commands: list[CommandSpec] = Field(default_factory=list)
+    after_silence: SilenceSpec | None = None
+    media_only: str | None = None
+    message: str = "message"
+
+    def triggers(self) -> set[str]:
+        names = {command.trigger for command in self.commands} | {self.message}
+        if self.after_silence:
+            names.add(self.after_silence.trigger)
+        if self.media_only:
+            names.add(self.media_only)
+        return names
+
+
+class TextSpec(_Spec):
+    """A text the bot says; `from_event` names the event field that overrides it."""
+
+    text: str | list[str]
+    from_event: str | None = None
+
+
+class _Callbacks(_Spec):
+    conditions: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+
+    @field_validator("conditions", "unless", "before", "after", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
+class RouteSpec(_Callbacks):
+    """One way out of a routing state; the first whose guards pass is taken."""
+
+    dest: str
+
+
+class StateSpec(_Spec):
+    """A state of the conversation and what it means to the engine."""
+
+    name: str
+    description: str = ""
+    routes: list[RouteSpec] = Field(default_factory=list)
+    prompt: str | None = None
+    reprompt: str | None = None
+    ask: str | None = None
+    answer: str | None = None
+    records: str = "onboarding"
+    max_attempts: int | None = Field(default=None, ge=1)
+    on_enter: list[str] = Field(default_factory=list)
+    on_exit: list[str] = Field(default_factory=list)
+
+    @field_validator("on_enter", "on_exit", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @property
+    def routing(self) -> bool:
+        """A routing state decides where to go and never waits for a message."""
+        return bool(self.routes)
+
+
+class TransitionSpec(_Callbacks):
+    """`trigger` moves `source` to `dest` (null: stay, as an internal transition)."""
+
+    trigger: str
+    source: str | list[str]
+    except_: list[str] = Field(default_factory=list, alias="except")
+    dest: str | None
+
+    @field_validator("except_", mode="before")
+    @classmethod
+    def _listify_except(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
+class FlowSettings(_Spec):
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class GraphSpec(_Spec):
+    """The whole file."""
+
+    initial: str
+    behaviour: str = "states"
+    settings: FlowSettings = Field(default_factory=FlowSettings)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    inbound: InboundSpec
+    texts: dict[str, TextSpec]
+    states: list[StateSpec] = Field(min_length=1)
+    transitions: list[TransitionSpec] = Field(min_length=1)
+
+    @field_validator("texts", mode="before")
+    @classmethod
+    def _plain_texts(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {
+            key: {"text": text} if isinstance(text, (str, list)) else text
+            for key, text in value.items()
+        }
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A resolved `module.function(args)` reference from the graph."""
+
+    reference: str
+    function: Callable[..., Any]
+
+
+def text_keys(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a behaviour function whose graph arguments are text keys, so the loader checks them."""
+    function.takes_text_keys = True  # type: ignore[attr-defined]
+    return function
+
+
+class _Lines:
+    """Maps a path of keys and indexes in the YAML document to its line number."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple, int] = {}
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: tuple) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = key.value
+                self.lines.setdefault((*path, name), key.start_mark.line + 1)
+                self._walk(value, (*path, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*path, index))
+
+    def line(self, path: tuple) -> int | None:
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+@dataclass
+class Graph:
+    """A checked graph: the spec plus every callback resolved to a function."""
+
+    spec: GraphSpec
+    source: str
+    callbacks: dict[str, Callback]
+    states: dict[str, StateSpec]
+
+    def callback(self, reference: str) -> Callable[..., Any]:
+        return self.callbacks[reference].function
+
+    def expand_sources(self, transition: TransitionSpec) -> list[str]:
+        """The waiting states a transition leaves from (`*` is every waiting state)."""
+        sources = self.expand_names(_as_list(transition.source))
+        if ANY_STATE in sources:
+            sources = [name for name, state in self.states.items() if not state.routing]
+        excluded = set(self.expand_names(transition.except_))
+        return [name for name in sources if name not in excluded]
+
+    def expand_names(self, names: list[str]) -> list[str]:
+        """State names with each group name replaced by the states it lists."""
+        expanded: list[str] = []
+        for name in names:
+            expanded.extend(self.spec.groups.get(name, [name]))
+        return expanded
+
+
+def load_graph(path: str | Path) -> Graph:
+    """Read, validate and resolve a graph file; raise `FlowError` naming the line at fault."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlowError(f"{path}: cannot read the flow file: {exc.strerror or exc}") from exc
+    return parse_graph(text, str(path))
+
+
+def parse_graph(text: str, source: str = "transitions.yaml") -> Graph:
+    try:
+        data = yaml.safe_load(text)
+        lines = _Lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise FlowError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise FlowError(f"{source}: the flow file must be a mapping with states and transitions")
+    try:
+        spec = GraphSpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        where = ".".join(str(part) for part in loc)
+        raise FlowError(f"{source}:{lines.line(loc)}: {where}: {error['msg']}") from exc
+    return _Checker(spec, source, lines).check()
+
+
+class _Checker:
+    """The semantic checks a schema cannot express."""
+
+    def __init__(self, spec: GraphSpec, source: str, lines: _Lines) -> None:
+        self.spec = spec
+        self.source = source
+        self.lines = lines
+        self.callbacks: dict[str, Callback] = {}
+
+    def fail(self, path: tuple, message: str) -> None:
+        where = ".".join(str(part) for part in path)
+        raise FlowError(f"{self.source}:{self.lines.line(path)}: {where}: {message}")
+
+    def check(self) -> Graph:
+        spec = self.spec
+        states: dict[str, StateSpec] = {}
+        for index, state in enumerate(spec.states):
+            if state.name in states:
+                self.fail(("states", index, "name"), f"state {state.name!r} is declared twice")
+            states[state.name] = state
+        graph = Graph(spec=spec, source=self.source, callbacks=self.callbacks, states=states)
+        if spec.initial not in states:
+            self.fail(("initial",), f"unknown state {spec.initial!r}")
+        if states[spec.initial].routing:
+            self.fail(("initial",), "the initial state must wait for a message, not route")
+        self._check_texts()
+        for group, members in spec.groups.items():
+            if group in states:
+                self.fail(("groups", group), f"group {group!r} has the name of a state")
+            for index, name in enumerate(members):
+                if name not in states:
+                    self.fail(("groups", group, index), f"unknown state {name!r}")
+        self._check_states(states)
+        self._check_transitions(graph)
+        self._check_paths(graph)
+        return graph
+
+    def _check_texts(self) -> None:
+        for key, text in self.spec.texts.items():
+            if isinstance(text.text, list) and not text.text:
+                self.fail(("texts", key), "a list of texts needs at least one text")
+
+    def _text_key(self, path: tuple, key: str | None) -> None:
+        if key is not None and key not in self.spec.texts:
+            self.fail(path, f"no text {key!r} under texts:")
+
+    def _resolve(self, path: tuple, reference: str) -> None:
+        if reference in self.callbacks:
+            return
+        match = CALLBACK_PATTERN.match(reference.strip())
+        if not match:
+            self.fail(path, f"{reference!r} is not a callback: write module.function or module.function(arg, ...)")
+        module_name = f"{self.spec.behaviour}.{match['module']}"
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            self.fail(path, f"{reference!r}: cannot import {module_name}: {exc}")
+        function = getattr(module, match["func"], None)
+        if not callable(function):
+            self.fail(path, f"{reference!r}: {module_name} has no function {match['func']!r}")
+        args = [arg.strip().strip("'\"") for arg in (match["args"] or "").split(",") if arg.strip()]
+        if getattr(function, "takes_text_keys", False):
+            for arg in args:
+                self._text_key(path, arg)
+        resolved = partial(_call_with_args, function, tuple(args)) if args else function
+        self.callbacks[reference] = Callback(reference, resolved)
+
+    def _resolve_all(self, path: tuple, holder: Any, names: tuple[str, ...]) -> None:
+        for name in names:
+            for index, reference in enumerate(getattr(holder, name)):
+                self._resolve((*path, name, index), reference)
+
+    def _check_states(self, states: dict[str, StateSpec]) -> None:
+        for index, state in enumerate(self.spec.states):
+            path = ("states", index)
+            self._text_key((*path, "prompt"), state.prompt)
+            self._text_key((*path, "reprompt"), state.reprompt)
+            self._resolve_all(path, state, ("on_enter", "on_exit"))
+            if state.answer is not None:
+                self._resolve((*path, "answer"), state.answer)
+            if state.answer is not None and state.ask is None:
+                self.fail((*path, "answer"), "a state with an answer parser must say which field it asks")
+            for route_index, route in enumerate(state.routes):
+                route_path = (*path, "routes", route_index)
+                if route.dest not in states:
+                    self.fail((*route_path, "dest"), f"unknown state {route.dest!r}")
+                if states[route.dest].routing:
+                    self.fail((*route_path, "dest"), f"{route.dest!r} routes too: routes must end in a waiting state")
+                self._resolve_all(route_path, route, ("conditions", "unless", "before", "after"))
+            if state.routing and (state.routes[-1].conditions or state.routes[-1].unless):
+                self.fail((*path, "routes", len(state.routes) - 1), "the last route must have no guard, so routing always finds a way")
+
+    def _check_transitions(self, graph: Graph) -> None:
+        known_triggers = self.spec.inbound.triggers()
+        handles_message: dict[str, bool] = {}
+        for index, transition in enumerate(self.spec.transitions):
+            path = ("transitions", index)
+            if transition.trigger not in known_triggers:
+                self.fail((*path, "trigger"), f"unknown trigger {transition.trigger!r}: triggers come from inbound: ({', '.join(sorted(known_triggers))})")
+            for name in graph.expand_names([*_as_list(transition.source), *transition.except_]):
+                if name != ANY_STATE and name not in graph.states:
+                    self.fail((*path, "source"), f"unknown state {name!r}")
+                if name in graph.states and graph.states[name].routing:
+                    self.fail((*path, "source"), f"{name!r} routes and never waits for a message")
+            if transition.dest is not None and transition.dest not in graph.states:
+                self.fail((*path, "dest"), f"unknown state {transition.dest!r}")
+            if not graph.expand_sources(transition):
+                self.fail((*path, "source"), "no state left to leave from")
+            self._resolve_all(path, transition, ("conditions", "unless", "before", "after"))
+            if transition.trigger == self.spec.inbound.message and not (transition.conditions or transition.unless):
+                for name in graph.expand_sources(transition):
+                    handles_message.setdefault(name, True)
+        for index, state in enumerate(self.spec.states):
+            if not state.routing and not handles_message.get(state.name):
+                self.fail(("states", index, "name"), f"state {state.name!r} has no unguarded {self.spec.inbound.message!r} transition: some messages would go unanswered")
+
+    def _check_paths(self, graph: Graph) -> None:
+        edges: dict[str, set[str]] = {name: set() for name in graph.states}
+        for transition in self.spec.transitions:
+            for name in graph.expand_sources(transition):
+                if transition.dest is not None:
+                    edges[name].add(transition.dest)
+        for name, state in graph.states.items():
+            edges[name].update(route.dest for route in state.routes)
+        seen, todo = {self.spec.initial}, [self.spec.initial]
+        while todo:
+            for dest in edges[todo.pop()]:
+                if dest not in seen:
+                    seen.add(dest)
+                    todo.append(dest)
+        for index, state in enumerate(self.spec.states):
+            if state.name not in seen:
+                self.fail(("states", index, "name"), f"state {state.name!r} cannot be reached from {self.spec.initial!r}")
+            if not (edges[state.name] - {state.name}):
+                self.fail(("states", index, "name"), f"state {state.name!r} has no way out: no transition leads to another state")
+
+
+def _call_with_args(function: Callable[..., Any], args: tuple[str, ...], turn: Any) -> Any:
+    return function(turn, *args)

@@ -1,0 +1,205 @@
+"""The records that cross the engine's edges, as typed pydantic models.
+
+Everything the store persists and everything the webhook hands to the engine is one of
+these. Field names mirror the Firestore documents of the original product (see the
+architecture brief, "Data"), so the SQLite tables and the Firestore collections hold the
+same shapes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class Media(BaseModel):
+    """One attachment of an inbound WhatsApp message, as Twilio describes it."""
+
+    url: str
+    content_type: str = "application/octet-stream"
+
+    @property
+    def is_audio(self) -> bool:
+        return self.content_type.lower().startswith("audio/")
+
+
+class InboundMessage(BaseModel):
+    """One message a participant sent, as the engine sees it.
+
+    `participant` is the normalised phone number (`+15551234567`). `transcript` is filled
+    when a voice note was transcribed before the engine ran.
+    """
+
+    message_sid: str = Field(min_length=1, max_length=64)
+    participant: str = Field(min_length=2, max_length=64)
+    body: str = ""
+    transcript: str | None = None
+    transcription_model: str | None = None
+    transcript_language: str | None = None
+    media: list[Media] = Field(default_factory=list)
+    received_at: datetime
+    profile_name: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What the participant said: the typed body, else the voice note's transcript."""
+        return (self.body or "").strip() or (self.transcript or "").strip()
+
+    @property
+    def is_media_only(self) -> bool:
+        return not self.text and bool(self.media)
+
+
+class ExtractionSettings(BaseModel):
+    """Which profile questions an event asks (the original `extraction_settings` map).
+
+    Name is asked unless an event turns it off; the others only when an event turns them
+    on. A question added to the flow reads its own `<field>_extraction` key, default off.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name_extraction: bool = True
+    age_extraction: bool = False
+    gender_extraction: bool = False
+    region_extraction: bool = False
+
+    def enabled(self, field: str) -> bool:
+        return bool(getattr(self, f"{field}_extraction", False))
+
+
+class EventConfig(BaseModel):
+    """An event's configuration: the `AOI_{event_id}/info` document of the original tools."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str
+    event_name: str = ""
+    event_location: str = ""
+    event_background: str = ""
+    welcome_message: str | None = None
+    initial_message: str | None = None
+    completion_message: str | None = None
+    extraction_settings: ExtractionSettings = Field(default_factory=ExtractionSettings)
+    languages: list[str] = Field(default_factory=list)
+    responses: Literal["llm", "template", "silent"] = "llm"
+    interaction_limit: int | None = Field(default=None, ge=1)
+    closed: bool = False
+
+    @field_validator("event_id")
+    @classmethod
+    def _plain_event_id(cls, value: str) -> str:
+        if not EVENT_ID_PATTERN.match(value):
+            raise ValueError(
+                "event_id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"
+            )
+        return value
+
+    @property
+    def display_name(self) -> str:
+        return self.event_name or self.event_id
+
+
+class Answer(BaseModel):
+    """A profile answer: the normalised value beside the participant's own words."""
+
+    value: str | int | None = None
+    raw: str | None = None
+
+
+class Membership(BaseModel):
+    """A participant's standing in one event (mirrored to `AOI_{event_id}/{participant}`)."""
+
+    joined_at: datetime
+    last_active_at: datetime
+    answers: dict[str, Answer] = Field(default_factory=dict)
+    welcomed: bool = False
+    completed: bool = False
+    completed_at: datetime | None = None
+    messages: int = 0
+
+
+class ParticipantSnapshot(BaseModel):
+    """The conversation snapshot (`user_event_tracking/{participant}`): all one message reads.
+
+    `pending` holds values the flow parks between messages (an event change awaiting yes,
+    a message received while a prompt is open); `attempts` counts failed answers in the
+    current waiting state. `version` is the optimistic-concurrency counter.
+    """
+
+    participant: str
+    state: str
+    current_event_id: str | None = None
+    events: dict[str, Membership] = Field(default_factory=dict)
+    attempts: int = 0
+    pending: dict[str, Any] = Field(default_factory=dict)
+    last_message_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def current_membership(self) -> Membership | None:
+        if self.current_event_id is None:
+            return None
+        return self.events.get(self.current_event_id)
+
+
+Direction = Literal["in", "out"]
+
+
+class Interaction(BaseModel):
+    """One message in or out, filed under an event (`.../interactions/{id}`).
+
+    `kind` says what the message was to the conversation (a contribution while listening,
+    an answer to a question, a command, an onboarding step, a reply), so exports can keep
+    only what participants said while listening.
+    """
+
+    id: str
+    participant: str
+    event_id: str | None
+    direction: Direction
+    kind: str
+    text: str = ""
+    transcript: str | None = None
+    transcription_model: str | None = None
+    transcript_language: str | None = None
+    media: list[Media] = Field(default_factory=list)
+    state: str
+    at: datetime
+
+
+ReplyStatus = Literal["pending", "sent", "delivered", "read", "failed", "undelivered"]
+
+
+class OutboundReply(BaseModel):
+    """A reply owed to a participant: written with the outcome, sent after the commit."""
+
+    id: str
+    participant: str
+    text: str
+    in_reply_to: str
+    created_at: datetime
+    status: ReplyStatus = "pending"
+    provider_sid: str | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+InboxStatus = Literal["pending", "done"]
+
+
+class Outcome(BaseModel):
+    """Everything one inbound message changes, committed in one atomic store call."""
+
+    message_sid: str
+    snapshot: ParticipantSnapshot
+    expected_version: int
+    interactions: list[Interaction] = Field(default_factory=list)
+    replies: list[OutboundReply] = Field(default_factory=list)
+    touched_events: list[str] = Field(default_factory=list)
+    trace: list[str] = Field(default_factory=list)

@@ -1,0 +1,37 @@
+"""Assemble the engine from configuration: one flow, one store, the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from listener.config import Settings
+from listener.engine import Engine
+from listener.events import EventDirectory
+from listener.extract.rules import RuleExtractor
+from listener.flow import Flow
+from listener.respond import TemplateResponder
+from listener.store import Store, open_store
+from listener.turn import Services
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    flow: Flow
+    store: Store
+    engine: Engine
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_runtime(settings: Settings | None = None, store: Store | None = None) -> Runtime:
+    settings = settings or Settings()
+    flow = Flow.from_file(settings.flow_file)
+    store = store or open_store(settings.store_url)
+    services = Services(
+        extractor=RuleExtractor(),
+        responder=TemplateResponder(),
+        events=EventDirectory(store, ttl=settings.event_cache_seconds),
+    )
+    return Runtime(settings=settings, flow=flow, store=store, engine=Engine(flow, store, services))

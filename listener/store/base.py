@@ -1,0 +1,99 @@
+"""The `Store` contract: everything the engine, the webhook and the operators persist.
+
+Two implementations keep it: SQLite (the embedded default) and Firestore (production).
+Both pass one contract suite (`tests/test_store_contract.py`). The methods are
+synchronous: the engine runs one participant's message in a worker thread, so a slow
+store never blocks the webhook's event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from listener.models import (
+    EventConfig,
+    InboundMessage,
+    InboxStatus,
+    Interaction,
+    Outcome,
+    OutboundReply,
+    ParticipantSnapshot,
+    ReplyStatus,
+)
+
+
+class VersionConflict(Exception):
+    """Another worker committed for this participant first: reload and run again."""
+
+
+class StoreError(Exception):
+    """The store could not be opened or answered with something unusable."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persistence for one deployment. Every method is safe to call from several threads."""
+
+    # inbox: every inbound message, keyed by MessageSid
+    def record_inbound(self, message: InboundMessage) -> bool:
+        """Record a delivery; False when this MessageSid was already recorded."""
+
+    def inbound_status(self, message_sid: str) -> InboxStatus | None: ...
+
+    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
+        """Recorded but not yet processed, oldest first (resumed after a crash)."""
+
+    # the conversation snapshot
+    def load_participant(self, participant: str) -> ParticipantSnapshot | None: ...
+
+    def commit(self, outcome: Outcome) -> None:
+        """Apply one message's outcome atomically.
+
+        Writes the snapshot (only if its stored version is still
+        `outcome.expected_version`, raising `VersionConflict` otherwise), the profiles of
+        the touched events, the interactions, the outbox replies, and marks the inbox item
+        done. All of it or none of it.
+        """
+
+    # events
+    def put_event(self, event: EventConfig) -> None: ...
+
+    def get_event(self, event_id: str) -> EventConfig | None:
+        """Case-insensitive lookup by event ID."""
+
+    def list_events(self) -> list[EventConfig]: ...
+
+    def delete_event(self, event_id: str) -> bool: ...
+
+    # per-event participant profiles (projections of the snapshot's memberships)
+    def get_profile(self, event_id: str, participant: str) -> dict | None: ...
+
+    # interactions
+    def iter_interactions(
+        self,
+        event_id: str | None = None,
+        participant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Interaction]:
+        """Stream interactions in the order they were committed."""
+
+    # outbox
+    def pending_replies(self, limit: int = 100) -> list[OutboundReply]: ...
+
+    def update_reply(
+        self,
+        reply_id: str,
+        status: ReplyStatus,
+        provider_sid: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def get_reply(self, reply_id: str) -> OutboundReply | None: ...
+
+    def ping(self) -> None:
+        """Raise when the store cannot answer (used by health checks)."""
+
+    def close(self) -> None: ...

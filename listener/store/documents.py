@@ -1,0 +1,26 @@
+"""Document shapes shared by every store, so SQLite and Firestore hold the same fields."""
+
+from __future__ import annotations
+
+from listener.models import Membership
+
+
+def profile_document(event_id: str, participant: str, membership: Membership) -> dict:
+    """The `AOI_{event_id}/{participant}` document: each answer flat, raw words beside it.
+
+    Flat `name`, `age`, `gender`, `region` fields keep the original tools' readers working.
+    """
+    document: dict = {
+        "event_id": event_id,
+        "participant": participant,
+        "joined_at": membership.joined_at.isoformat(),
+        "last_active_at": membership.last_active_at.isoformat(),
+        "welcomed": membership.welcomed,
+        "completed": membership.completed,
+        "completed_at": membership.completed_at.isoformat() if membership.completed_at else None,
+        "messages": membership.messages,
+    }
+    for field, answer in membership.answers.items():
+        document[field] = answer.value
+        document[f"{field}_raw"] = answer.raw
+    return document

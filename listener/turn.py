@@ -1,0 +1,206 @@
+"""The model bound to the machine for one message: what behaviour reads and writes.
+
+A `Turn` carries the inbound message, a working copy of the participant's snapshot and the
+services (extraction, replies, event lookup). Guards and actions in `states/` read it and
+record effects on it: replies to send, interactions to file, snapshot changes. Nothing here
+writes to the store or sends; the engine commits the result in one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from listener.models import (
+    EventConfig,
+    InboundMessage,
+    Interaction,
+    Membership,
+    OutboundReply,
+    ParticipantSnapshot,
+)
+
+if TYPE_CHECKING:
+    from listener.extract.base import Extractor
+    from listener.flow import Flow
+    from listener.graph import StateSpec
+    from listener.respond import Responder
+    from listener.events import EventDirectory
+
+
+@dataclass
+class Services:
+    """What behaviour may consult while deciding: all of it read-only or pure."""
+
+    extractor: Extractor
+    responder: Responder
+    events: EventDirectory
+
+
+class TemplateValues(dict):
+    """Values for `{placeholders}` in texts, computed only when a text asks for them."""
+
+    def __init__(self, turn: Turn, extra: dict[str, Any]) -> None:
+        super().__init__(extra)
+        self.turn = turn
+
+    def __missing__(self, key: str) -> Any:
+        provider = self.turn.flow.template_values.get(key)
+        if provider is None:
+            return "{" + key + "}"
+        value = provider(self.turn)
+        self[key] = value
+        return value
+
+
+class Turn:
+    """One participant, one message. `state` is set by the `transitions` machine."""
+
+    state: str
+
+    def __init__(
+        self,
+        flow: Flow,
+        services: Services,
+        snapshot: ParticipantSnapshot,
+        message: InboundMessage,
+    ) -> None:
+        self.flow = flow
+        self.services = services
+        self.snapshot = snapshot
+        self.message = message
+        self.state = snapshot.state
+        self.arrived_in = snapshot.state
+        self.argument = ""
+        self.trigger = ""
+        self.replies: list[OutboundReply] = []
+        self.outbound: list[Interaction] = []
+        self.filed: list[Interaction] = []
+        self.inbound_parked = False
+        self.touched: set[str] = set()
+        self.trace: list[str] = []
+        self.memo: dict[str, Any] = {}
+
+    # what arrived ------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def now(self) -> datetime:
+        return self.message.received_at
+
+    @property
+    def arrival(self) -> StateSpec:
+        """The state the message arrived in (guards and `before` actions run from it)."""
+        return self.flow.graph.states[self.arrived_in]
+
+    @property
+    def spec(self) -> StateSpec:
+        """The state the participant is in now."""
+        return self.flow.graph.states[self.state]
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a value once per message (a guard and its action share one extraction)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    # the participant's events ------------------------------------------------------------
+
+    @property
+    def event(self) -> EventConfig | None:
+        """The current event's configuration, or None when there is none or it is gone."""
+        event_id = self.snapshot.current_event_id
+        return self.services.events.get(event_id) if event_id else None
+
+    @property
+    def membership(self) -> Membership | None:
+        return self.snapshot.current_membership
+
+    def touch(self, event_id: str) -> None:
+        """Mark an event's profile as changed so the commit writes it."""
+        self.touched.add(event_id)
+
+    @property
+    def max_attempts(self) -> int:
+        return self.arrival.max_attempts or self.flow.graph.spec.settings.max_attempts
+
+    # effects -----------------------------------------------------------------------------
+
+    def say(self, key: str, **values: Any) -> None:
+        """Queue the text the graph calls `key`, filled with this turn's values."""
+        self.say_text(self.render(key, **values))
+
+    def render(self, key: str, **values: Any) -> str:
+        return self.flow.render(key, self.event, TemplateValues(self, values), self.rotation)
+
+    @property
+    def rotation(self) -> int:
+        membership = self.membership
+        return membership.messages if membership else 0
+
+    def say_text(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        reply_id = f"{self.message.message_sid}-r{len(self.replies) + 1}"
+        self.replies.append(
+            OutboundReply(
+                id=reply_id,
+                participant=self.snapshot.participant,
+                text=text,
+                in_reply_to=self.message.message_sid,
+                created_at=self.now,
+            )
+        )
+        self.outbound.append(
+            Interaction(
+                id=reply_id,
+                participant=self.snapshot.participant,
+                event_id=self.snapshot.current_event_id,
+                direction="out",
+                kind="reply",
+                text=text,
+                state=self.state,
+                at=self.now,
+            )
+        )
+
+    def inbound_interaction(self, kind: str, event_id: str | None) -> Interaction:
+        message = self.message
+        return Interaction(
+            id=message.message_sid,
+            participant=self.snapshot.participant,
+            event_id=event_id,
+            direction="in",
+            kind=kind,
+            text=(message.body or "").strip(),
+            transcript=message.transcript,
+            transcription_model=message.transcription_model,
+            transcript_language=message.transcript_language,
+            media=message.media,
+            state=self.arrived_in,
+            at=message.received_at,
+        )
+
+    def park_inbound(self, key: str) -> None:
+        """Hold this message in the snapshot until the flow decides where it belongs."""
+        self.snapshot.pending[key] = self.inbound_interaction(self.arrival.records, None).model_dump(mode="json")
+        self.inbound_parked = True
+
+    def file_parked(self, key: str, event_id: str | None) -> None:
+        """File a parked message under the event the flow settled on."""
+        parked = self.snapshot.pending.pop(key, None)
+        if parked is None:
+            return
+        interaction = Interaction.model_validate(parked)
+        interaction.event_id = event_id
+        self.filed.append(interaction)
+        if event_id is not None and event_id in self.snapshot.events:
+            membership = self.snapshot.events[event_id]
+            membership.messages += 1
+            self.touch(event_id)

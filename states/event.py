@@ -1,0 +1,143 @@
+"""Events: find the event a participant names, join it, switch to another, notice it gone."""
+
+from __future__ import annotations
+
+from listener.extract.base import Extraction
+from listener.models import EventConfig, Membership
+from listener.turn import Turn
+from listener.values import template_value
+
+PENDING_CHANGE = "event_change"
+
+
+def _mentioned(turn: Turn, text: str) -> EventConfig | None:
+    """The known event the words name (ID matched case-insensitively, words around it allowed)."""
+
+    def extract() -> EventConfig | None:
+        found: Extraction = turn.services.extractor.event_id(text, turn.services.events.ids())
+        return turn.services.events.get(str(found.value)) if found.ok else None
+
+    return turn.remember(f"event:{text}", extract)
+
+
+def join(turn: Turn, event: EventConfig) -> None:
+    """Make `event` current; a first join says the event's initial message, a return says so.
+
+    Answers already given in this event are kept: routing skips what is known.
+    """
+    snapshot = turn.snapshot
+    membership = snapshot.events.get(event.event_id)
+    first_time = membership is None
+    if first_time:
+        snapshot.events[event.event_id] = Membership(joined_at=turn.now, last_active_at=turn.now)
+    snapshot.current_event_id = event.event_id
+    turn.touch(event.event_id)
+    turn.say("initial" if first_time else "rejoined")
+
+
+# joining from the first message or the event-ID question -------------------------------
+
+
+def mentions_open_event(turn: Turn) -> bool:
+    event = _mentioned(turn, turn.text)
+    return event is not None and not event.closed
+
+
+def mentions_closed_event(turn: Turn) -> bool:
+    event = _mentioned(turn, turn.text)
+    return event is not None and event.closed
+
+
+@template_value("closed_event")
+def _closed_event(turn: Turn) -> str:
+    event = _mentioned(turn, turn.argument or turn.text)
+    return event.display_name if event else ""
+
+
+def join_mentioned(turn: Turn) -> None:
+    event = _mentioned(turn, turn.text)
+    assert event is not None, "guarded by mentions_open_event"
+    join(turn, event)
+
+
+def say_unknown(turn: Turn) -> None:
+    """Say the ID is unknown; from the last allowed miss on, add where to get help."""
+    turn.snapshot.attempts += 1
+    turn.say("event_unknown_help" if turn.snapshot.attempts >= turn.max_attempts else "event_unknown")
+
+
+# the current event ------------------------------------------------------------------------
+
+
+def has_current_event(turn: Turn) -> bool:
+    return turn.snapshot.current_event_id is not None
+
+
+def current_event_exists(turn: Turn) -> bool:
+    return turn.event is not None
+
+
+def forget_missing_event(turn: Turn) -> None:
+    """The current event was deleted: say so; the event-ID question follows."""
+    gone = turn.snapshot.current_event_id
+    turn.snapshot.current_event_id = None
+    turn.say("event_gone", gone_event=gone)
+
+
+# change event <ID> ------------------------------------------------------------------------
+
+
+def _target(turn: Turn) -> EventConfig | None:
+    return _mentioned(turn, turn.argument) if turn.argument else None
+
+
+def change_target_known(turn: Turn) -> bool:
+    """The argument names an open event other than the current one."""
+    event = _target(turn)
+    return (
+        event is not None
+        and not event.closed
+        and event.event_id != turn.snapshot.current_event_id
+    )
+
+
+def change_target_is_current(turn: Turn) -> bool:
+    event = _target(turn)
+    return event is not None and event.event_id == turn.snapshot.current_event_id
+
+
+def say_change_target_unknown(turn: Turn) -> None:
+    event = _target(turn)
+    if not turn.argument:
+        turn.say("change_event_how")
+    elif event is not None and event.closed:
+        turn.say("event_closed")
+    else:
+        turn.say("change_event_unknown", attempt=turn.argument[:40])
+
+
+def hold_change(turn: Turn) -> None:
+    event = _target(turn)
+    assert event is not None, "guarded by change_target_known"
+    turn.snapshot.pending[PENDING_CHANGE] = event.event_id
+
+
+@template_value("pending_event_name")
+def _pending_event_name(turn: Turn) -> str:
+    event_id = turn.snapshot.pending.get(PENDING_CHANGE)
+    event = turn.services.events.get(event_id) if event_id else None
+    return event.display_name if event else (event_id or "")
+
+
+def join_pending(turn: Turn) -> None:
+    """Switch to the event awaiting confirmation (it may have closed or gone meanwhile)."""
+    event_id = turn.snapshot.pending.get(PENDING_CHANGE)
+    event = turn.services.events.get(event_id) if event_id else None
+    if event is None or event.closed:
+        turn.say("staying_in_event")
+        return
+    join(turn, event)
+
+
+def forget_pending_change(turn: Turn) -> None:
+    turn.snapshot.pending.pop(PENDING_CHANGE, None)

@@ -1,0 +1,46 @@
+"""Generic replies: say a text, (re-)ask the current state's prompt, count attempts."""
+
+from __future__ import annotations
+
+from listener.extract.base import Extraction
+from listener.graph import text_keys
+from listener.turn import Turn
+
+
+@text_keys
+def say(turn: Turn, key: str) -> None:
+    """Say the text the graph calls `key`."""
+    turn.say(key)
+
+
+def prompt(turn: Turn) -> None:
+    """Say the current state's prompt (on entering a question, after help)."""
+    if turn.spec.prompt:
+        turn.say(turn.spec.prompt)
+
+
+def reprompt(turn: Turn) -> None:
+    """Count a failed answer and ask again, in the state's gentler words when it has them."""
+    turn.snapshot.attempts += 1
+    spec = turn.spec
+    key = spec.reprompt or spec.prompt
+    if key:
+        turn.say(key)
+
+
+def out_of_attempts(turn: Turn) -> bool:
+    """True on the last answer the state will wait for (this one failed too)."""
+    return turn.snapshot.attempts + 1 >= turn.max_attempts
+
+
+def said_yes(turn: Turn) -> bool:
+    answer: Extraction = turn.remember("yes_no", lambda: turn.services.extractor.yes_no(turn.text))
+    return answer.ok and answer.value is True
+
+
+def media_received(turn: Turn) -> None:
+    """Acknowledge media the flow cannot read, so the participant knows it was kept."""
+    if any(media.is_audio for media in turn.message.media):
+        turn.say("voice_saved_untranscribed")
+    else:
+        turn.say("media_saved")
