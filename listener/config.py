@@ -1,4 +1,8 @@
-"""Configuration from the environment (and a `.env` file), with names operators guess."""
+"""Configuration from the environment (and a `.env` file), with names operators guess.
+
+Every setting is read here and nowhere else; model names, URLs and limits are settings,
+never literals in code.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,35 @@ def default_flow_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
+    # the engine
     store_url: str = Field(default="sqlite:///listener.db", validation_alias="STORE_URL")
     flow_file: Path = Field(default_factory=default_flow_file, validation_alias="FLOW_FILE")
     event_cache_seconds: float = Field(default=30.0, ge=0, validation_alias="EVENT_CACHE_SECONDS")
     environment: str = Field(default="development", validation_alias="ENVIRONMENT")
+
+    # Twilio
+    twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
+    twilio_number: str | None = Field(default=None, validation_alias="TWILIO_NUMBER")
+    twilio_api_url: str = Field(default="https://api.twilio.com", validation_alias="TWILIO_API_URL")
+    public_url: str | None = Field(default=None, validation_alias="PUBLIC_URL")
+
+    # OpenAI
+    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    openai_model: str = Field(default="gpt-4o-mini", validation_alias="OPENAI_MODEL")
+    openai_transcribe_model: str = Field(
+        default="gpt-4o-mini-transcribe", validation_alias="OPENAI_TRANSCRIBE_MODEL"
+    )
+    openai_timeout_seconds: float = Field(default=8.0, gt=0, validation_alias="OPENAI_TIMEOUT_SECONDS")
+
+    # Firestore
+    firebase_credentials: str | None = Field(default=None, validation_alias="FIREBASE_CREDENTIALS")
+    google_cloud_project: str | None = Field(default=None, validation_alias="GOOGLE_CLOUD_PROJECT")
+    firestore_emulator_host: str | None = Field(default=None, validation_alias="FIRESTORE_EMULATOR_HOST")
+
+    @property
+    def production(self) -> bool:
+        return self.environment.lower() in ("production", "prod")

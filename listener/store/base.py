@@ -93,6 +93,15 @@ class Store(Protocol):
 
     def get_reply(self, reply_id: str) -> OutboundReply | None: ...
 
+    def update_reply_by_provider_sid(
+        self, provider_sid: str, status: ReplyStatus, error: str | None = None
+    ) -> bool:
+        """Record a delivery status callback; False when no reply has that provider SID."""
+
+    # privacy
+    def forget_participant(self, participant: str) -> dict[str, int]:
+        """Delete every record of one participant in every event; counts removed per kind."""
+
     def ping(self) -> None:
         """Raise when the store cannot answer (used by health checks)."""
 

@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
+CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
 """
 
 
@@ -351,6 +352,36 @@ class SQLiteStore:
                 "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
                 (status, reply.model_dump_json(), reply_id),
             )
+
+    def update_reply_by_provider_sid(
+        self, provider_sid: str, status: ReplyStatus, error: str | None = None
+    ) -> bool:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, data FROM outbox WHERE json_extract(data, '$.provider_sid') = ?",
+                (provider_sid,),
+            ).fetchone()
+            if row is None:
+                return False
+            reply = OutboundReply.model_validate_json(row[1])
+            reply.status = status
+            if error is not None:
+                reply.error = error
+            conn.execute(
+                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
+                (status, reply.model_dump_json(), row[0]),
+            )
+            return True
+
+    # privacy -----------------------------------------------------------------------------
+
+    def forget_participant(self, participant: str) -> dict[str, int]:
+        removed: dict[str, int] = {}
+        with self._write() as conn:
+            for table in ("user_event_tracking", "event_participants", "interactions", "inbox", "outbox"):
+                cursor = conn.execute(f"DELETE FROM {table} WHERE participant = ?", (participant,))
+                removed[table] = cursor.rowcount
+        return removed
 
     # lifecycle ---------------------------------------------------------------------------
 

@@ -1,0 +1,113 @@
+"""`listener chat`: play a participant in the terminal against the real engine and store.
+
+Each line goes the way a WhatsApp message does: into the inbox, through the engine, its
+replies into the outbox, printed here and marked sent. `/voice <text>` sends a voice note
+as its transcript, `/wait 25h` moves the clock, `/state` shows the snapshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import TextIO
+
+from listener.cli.common import CommandError, open_runtime
+from listener.eventfile import EventFileError, load_event_file
+from listener.models import InboundMessage
+from listener.runtime import Runtime
+
+WAIT = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+HELP = "commands: /voice <text>  /wait <N>[s|m|h|d]  /state  /quit   (anything else is a message)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("chat", help="talk to the agent as a participant, in the terminal")
+    parser.add_argument("--event-file", action="append", default=[], help="load this event first (repeatable)")
+    parser.add_argument("--as", dest="participant", default="+15550100001", help="the participant's number (fictional +1555… range)")
+    parser.set_defaults(handler=run_chat)
+
+
+class ChatSession:
+    """A participant's side of the conversation, with a clock the user can move."""
+
+    def __init__(self, runtime: Runtime, participant: str, out: TextIO) -> None:
+        self.runtime = runtime
+        self.participant = participant
+        self.out = out
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def send(self, body: str = "", transcript: str | None = None) -> None:
+        message = InboundMessage(
+            message_sid=f"SMchat{uuid.uuid4().hex[:26]}",
+            participant=self.participant,
+            body=body,
+            transcript=transcript,
+            received_at=self.now(),
+        )
+        store = self.runtime.store
+        store.record_inbound(message)
+        self.runtime.engine.process(message)
+        for reply in store.pending_replies(limit=1000):
+            if reply.participant != self.participant:
+                continue
+            print(f"agent> {reply.text}", file=self.out)
+            store.update_reply(reply.id, "sent")
+
+    def handle(self, line: str) -> bool:
+        """Act on one typed line; False when the user wants to leave."""
+        line = line.rstrip("\n")
+        if line.strip() in ("/quit", "/exit"):
+            return False
+        if line.startswith("/voice"):
+            self.send(transcript=line[len("/voice"):].strip())
+        elif line.startswith("/wait"):
+            match = WAIT.match(line[len("/wait"):].strip())
+            if not match:
+                print("usage: /wait 25h (units s, m, h, d)", file=self.out)
+            else:
+                self.offset += timedelta(**{UNITS[match[2]]: float(match[1])})
+                print(f"(clock moved to {self.now():%Y-%m-%d %H:%M} UTC)", file=self.out)
+        elif line.strip() == "/state":
+            snapshot = self.runtime.store.load_participant(self.participant)
+            if snapshot is None:
+                print("(no conversation yet)", file=self.out)
+            else:
+                print(f"(state: {snapshot.state}; event: {snapshot.current_event_id}; events: {', '.join(snapshot.events) or 'none'})", file=self.out)
+        elif line.startswith("/"):
+            print(HELP, file=self.out)
+        elif line.strip():
+            self.send(body=line)
+        return True
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    try:
+        events = [load_event_file(path) for path in args.event_file]
+    except EventFileError as exc:
+        raise CommandError(str(exc), exit_code=2) from exc
+    runtime = open_runtime()
+    try:
+        for event in events:
+            runtime.store.put_event(event)
+        known = ", ".join(event.event_id for event in runtime.store.list_events())
+        if not known:
+            raise CommandError("no events in the store: pass --event-file examples/climate24.yaml", exit_code=2)
+        print(f"You are {args.participant}. Events you can join: {known}.\n{HELP}")
+        session = ChatSession(runtime, args.participant, sys.stdout)
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                break
+            if not session.handle(line):
+                break
+    finally:
+        runtime.close()
+    return 0
