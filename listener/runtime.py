@@ -11,6 +11,7 @@ from listener.extract.rules import RuleExtractor
 from listener.flow import Flow
 from listener.respond import TemplateResponder
 from listener.store import Store, open_store
+from listener.transcribe import Transcriber, UnavailableTranscriber
 from listener.turn import Services
 
 
@@ -20,18 +21,35 @@ class Runtime:
     flow: Flow
     store: Store
     engine: Engine
+    transcriber: Transcriber
 
     def close(self) -> None:
         self.store.close()
+
+
+def build_services(settings: Settings, store: Store) -> Services:
+    """The extractor and responder the configuration asks for (offline rules by default)."""
+    return Services(
+        extractor=RuleExtractor(),
+        responder=TemplateResponder(),
+        events=EventDirectory(store, ttl=settings.event_cache_seconds),
+    )
+
+
+def build_transcriber(settings: Settings) -> Transcriber:
+    """The voice-note transcriber the configuration asks for."""
+    return UnavailableTranscriber()
 
 
 def build_runtime(settings: Settings | None = None, store: Store | None = None) -> Runtime:
     settings = settings or Settings()
     flow = Flow.from_file(settings.flow_file)
     store = store or open_store(settings.store_url)
-    services = Services(
-        extractor=RuleExtractor(),
-        responder=TemplateResponder(),
-        events=EventDirectory(store, ttl=settings.event_cache_seconds),
+    services = build_services(settings, store)
+    return Runtime(
+        settings=settings,
+        flow=flow,
+        store=store,
+        engine=Engine(flow, store, services),
+        transcriber=build_transcriber(settings),
     )
-    return Runtime(settings=settings, flow=flow, store=store, engine=Engine(flow, store, services))

@@ -80,6 +80,11 @@ class Store(Protocol):
     ) -> Iterator[Interaction]:
         """Stream interactions in the order they were committed."""
 
+    def save_transcript(
+        self, interaction_id: str, text: str, model: str | None, language: str | None
+    ) -> bool:
+        """Fill in a voice note's transcript later (`listener transcribe --pending`)."""
+
     # outbox
     def pending_replies(self, limit: int = 100) -> list[OutboundReply]: ...
 

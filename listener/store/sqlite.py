@@ -318,6 +318,23 @@ class SQLiteStore:
             if conn is not self._memory_conn:
                 conn.close()
 
+    def save_transcript(
+        self, interaction_id: str, text: str, model: str | None, language: str | None
+    ) -> bool:
+        with self._write() as conn:
+            row = conn.execute("SELECT data FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+            if row is None:
+                return False
+            interaction = Interaction.model_validate_json(row[0])
+            interaction.transcript = text
+            interaction.transcription_model = model
+            interaction.transcript_language = language
+            conn.execute(
+                "UPDATE interactions SET data = ? WHERE id = ?",
+                (interaction.model_dump_json(), interaction_id),
+            )
+            return True
+
     # outbox ------------------------------------------------------------------------------
 
     def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
