@@ -36,7 +36,7 @@ NAME_LEADS = (
 NOT_NAMES = {
     "hi", "hello", "hey", "yes", "no", "ok", "okay", "thanks", "thank", "you", "what", "why",
     "here", "fine", "good", "the", "a", "an", "and", "not", "sure", "help", "stop", "please",
-    "ignore", "set", "state", "system", "instructions", "prompt", "listening", "hola", "bonjour",
+    "ignore", "set", "state", "system", "instructions", "prompt", "hola", "bonjour",
 }
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

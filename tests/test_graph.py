@@ -1,0 +1,193 @@
+"""The graph file: checks on the shipped transitions.yaml and the loader's error messages."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT, shipped_flow
+from listener.diagram import mermaid
+from listener.graph import FlowError, parse_graph
+
+SHIPPED = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+
+
+def _edges(flow) -> dict[str, set[str]]:
+    graph = flow.graph
+    edges = {name: set() for name in graph.states}
+    for transition in graph.spec.transitions:
+        for source in graph.expand_sources(transition):
+            if transition.dest:
+                edges[source].add(transition.dest)
+    for name, state in graph.states.items():
+        edges[name].update(route.dest for route in state.routes)
+    return edges
+
+
+def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for dest in edges[todo.pop()]:
+            if dest not in seen:
+                seen.add(dest)
+                todo.append(dest)
+    return seen
+
+
+def test_every_state_is_reachable_from_the_initial_state():
+    flow = shipped_flow()
+    assert _reachable(_edges(flow), flow.spec.initial) == set(flow.graph.states)
+
+
+@pytest.mark.parametrize("state", sorted(shipped_flow().graph.states))
+def test_listening_is_reachable_from_every_state(state):
+    assert "listening" in _reachable(_edges(shipped_flow()), state)
+
+
+@pytest.mark.parametrize("state", sorted(n for n, s in shipped_flow().graph.states.items() if not s.routing))
+def test_every_waiting_state_handles_a_plain_message(state):
+    flow = shipped_flow()
+    assert "message" in flow.triggers_by_state[state]
+    unguarded = [
+        t for t in flow.spec.transitions
+        if t.trigger == "message" and state in flow.graph.expand_sources(t) and not (t.conditions or t.unless)
+    ]
+    assert unguarded, f"{state} has no unguarded message transition"
+
+
+def test_commands_work_in_every_state_once_an_event_is_joined():
+    flow = shipped_flow()
+    joined = flow.graph.spec.groups["joined"]
+    for command in ("change_name", "finish", "help", "stop"):
+        for state in joined:
+            assert command in flow.triggers_by_state[state], (command, state)
+    assert "start" in flow.triggers_by_state["opted_out"]
+
+
+def test_listener_package_names_no_conversation_state():
+    states = set(shipped_flow().graph.states)
+    for path in (ROOT / "listener").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in states, f"{path} names the state {node.value!r}"
+
+
+def test_every_text_the_behaviour_says_exists_in_the_graph():
+    texts = set(shipped_flow().spec.texts)
+    said = set()
+    for path in (ROOT / "states").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("say", "render")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                said.add(node.args[0].value)
+    assert said, "found no texts said by states/"
+    assert said <= texts, f"missing texts: {said - texts}"
+
+
+def test_readme_diagram_is_generated_from_the_graph():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- flow-diagram:start.*?-->\n```mermaid\n(.*?)```\n<!-- flow-diagram:end -->", readme, re.S)
+    assert match, "README has no generated diagram block"
+    assert match.group(1) == mermaid(shipped_flow().graph), "README diagram is stale: run `listener flow graph`"
+
+
+# the loader's errors name the line and the key at fault ----------------------------------
+
+
+def _broken(old: str, new: str) -> str:
+    assert old in SHIPPED, old
+    return SHIPPED.replace(old, new, 1)
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def _expect_error(text: str, pattern: str, line_fragment: str | None = None) -> None:
+    with pytest.raises(FlowError) as caught:
+        parse_graph(text)
+    message = str(caught.value)
+    assert re.search(pattern, message), message
+    if line_fragment:
+        assert f"transitions.yaml:{_line_of(text, line_fragment)}:" in message, message
+
+
+def test_the_shipped_graph_loads():
+    parse_graph(SHIPPED)
+
+
+def test_unknown_state_in_a_transition_is_reported_with_its_line():
+    text = _broken("    source: opted_out\n    dest: routing\n", "    source: opted_out\n    dest: rooting\n")
+    _expect_error(text, r"transitions\.\d+\.dest: unknown state 'rooting'", "dest: rooting")
+
+
+def test_unknown_source_state_is_reported():
+    text = _broken("    source: listening\n    dest: null\n    after: listening.acknowledge", "    source: listenin\n    dest: null\n    after: listening.acknowledge")
+    _expect_error(text, r"unknown state 'listenin'", "source: listenin")
+
+
+def test_callback_that_does_not_resolve_is_reported():
+    text = _broken("after: listening.acknowledge", "after: listening.acknowlege")
+    _expect_error(text, r"states\.listening has no function 'acknowlege'", "listening.acknowlege")
+
+
+def test_callback_in_a_missing_module_is_reported():
+    text = _broken("on_exit: event.forget_pending_change", "on_exit: evnt.forget_pending_change")
+    _expect_error(text, r"cannot import states\.evnt", "evnt.forget_pending_change")
+
+
+def test_unknown_text_key_is_reported():
+    text = _broken("after: replies.say(stopped)", "after: replies.say(stoped)")
+    _expect_error(text, r"no text 'stoped'", "replies.say(stoped)")
+
+
+def test_unreachable_state_is_reported():
+    text = _broken("  - name: opted_out\n", "  - name: forgotten\n    description: nobody goes here\n  - name: opted_out\n")
+    text += "\n"
+    text = text.replace("transitions:\n", "transitions:\n  - trigger: message\n    source: forgotten\n    dest: listening\n", 1)
+    _expect_error(text, r"state 'forgotten' cannot be reached", "name: forgotten")
+
+
+def test_waiting_state_with_no_way_out_is_reported():
+    text = _broken("  - trigger: start\n    source: opted_out\n    dest: routing\n", "  - trigger: start\n    source: opted_out\n    dest: null\n")
+    _expect_error(text, r"state 'opted_out' has no way out", "name: opted_out")
+
+
+def test_state_that_ignores_plain_messages_is_reported():
+    text = _broken("  - trigger: message\n    source: opted_out\n    dest: null\n", "")
+    _expect_error(text, r"'opted_out' has no unguarded 'message' transition", "name: opted_out")
+
+
+def test_unknown_trigger_is_reported():
+    text = _broken("\n  - trigger: finish\n", "\n  - trigger: finnish\n")
+    _expect_error(text, r"unknown trigger 'finnish'", "trigger: finnish")
+
+
+def test_routing_without_a_final_unguarded_route_is_reported():
+    text = _broken("      - dest: listening\n\n", "      - dest: listening\n        unless: profile.welcomed\n\n")
+    _expect_error(text, r"the last route must have no guard")
+
+
+def test_schema_errors_name_the_key_and_line():
+    text = _broken("  max_attempts: 3 ", "  max_attempts: three ")
+    _expect_error(text, r"settings\.max_attempts: .*integer", "max_attempts: three")
+
+
+def test_bad_yaml_names_the_line():
+    text = SHIPPED.replace("initial: new", "initial: [new", 1)
+    _expect_error(text, r"transitions\.yaml:\d+: not valid YAML")
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    from listener.graph import load_graph
+
+    with pytest.raises(FlowError, match="cannot read the flow file"):
+        load_graph(Path(tmp_path / "nope.yaml"))
