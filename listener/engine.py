@@ -19,6 +19,7 @@ from listener.turn import Services, Turn
 log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 20
+REMEMBERED_MESSAGES = 50
 
 
 @dataclass
@@ -29,10 +30,10 @@ class Engine:
 
     def process(self, message: InboundMessage) -> Outcome | None:
         """Process a recorded inbound message; None when it was already processed."""
-        for attempt in range(MAX_CONFLICT_RETRIES):
-            if attempt and self.store.inbound_status(message.message_sid) == "done":
-                return None
+        for _ in range(MAX_CONFLICT_RETRIES):
             snapshot = self.store.load_participant(message.participant)
+            if snapshot is not None and message.message_sid in snapshot.recent_message_sids:
+                return None
             outcome = self.step(snapshot, message)
             try:
                 self.store.commit(outcome)
@@ -69,6 +70,7 @@ class Engine:
                 membership.last_active_at = message.received_at
                 turn.touch(event_id)
         interactions.extend(turn.outbound)
+        working.recent_message_sids = [*working.recent_message_sids, message.message_sid][-REMEMBERED_MESSAGES:]
         working.version = expected_version + 1
         return Outcome(
             message_sid=message.message_sid,

@@ -130,6 +130,9 @@ class ParticipantSnapshot(BaseModel):
     `pending` holds values the flow parks between messages (an event change awaiting yes,
     a message received while a prompt is open); `attempts` counts failed answers in the
     current waiting state. `version` is the optimistic-concurrency counter.
+    `recent_message_sids` are the last messages processed: with the version check they make
+    processing idempotent at the cost of no extra read (a worker that picks up a message
+    another worker just finished sees it here and stops).
     """
 
     participant: str
@@ -139,6 +142,7 @@ class ParticipantSnapshot(BaseModel):
     attempts: int = 0
     pending: dict[str, Any] = Field(default_factory=dict)
     last_message_at: datetime | None = None
+    recent_message_sids: list[str] = Field(default_factory=list)
     version: int = 0
 
     @property
