@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from listener.errors import describe_validation_error
 from listener.models import EventConfig
 
 
@@ -30,6 +31,4 @@ def load_event_file(path: str | Path) -> EventConfig:
     try:
         return EventConfig.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "event"
-        raise EventFileError(f"{path}: {where}: {error['msg']}") from exc
+        raise EventFileError(describe_validation_error(exc, str(path))) from exc

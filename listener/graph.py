@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from listener.errors import describe_validation_error, first_validation_problem
+
 CALLBACK_PATTERN = re.compile(r"^(?P<module>[a-z_][a-z0-9_]*)\.(?P<func>[a-z_][a-z0-9_]*)(?:\((?P<args>[^()]*)\))?$")
 ANY_STATE = "*"
 
@@ -255,10 +257,8 @@ def parse_graph(text: str, source: str = "transitions.yaml") -> Graph:
     try:
         spec = GraphSpec.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        where = ".".join(str(part) for part in loc)
-        raise FlowError(f"{source}:{lines.line(loc)}: {where}: {error['msg']}") from exc
+        loc, _ = first_validation_problem(exc)
+        raise FlowError(describe_validation_error(exc, f"{source}:{lines.line(loc)}")) from exc
     return _Checker(spec, source, lines).check()
 
 

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from listener.cli import chat, events, flow, serve
-from listener.cli.common import CommandError, describe_validation_error
+from listener.cli.common import CommandError
+from listener.errors import describe_validation_error
 from listener.graph import FlowError
 from listener.store import StoreError
 

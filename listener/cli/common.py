@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from listener.config import Settings
 from listener.runtime import Runtime, build_runtime
 
@@ -14,14 +12,6 @@ class CommandError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def describe_validation_error(exc: ValidationError, source: str = "") -> str:
-    """The first problem pydantic found, as `source: field.path: message`."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "value"
-    prefix = f"{source}: " if source else ""
-    return f"{prefix}{where}: {error['msg']}"
 
 
 def open_runtime(settings: Settings | None = None) -> Runtime:
