@@ -44,11 +44,12 @@ class Engine:
         raise VersionConflict(f"{message.message_sid}: gave up after {MAX_CONFLICT_RETRIES} conflicts")
 
     def step(self, snapshot: ParticipantSnapshot | None, message: InboundMessage) -> Outcome:
-        """What this message does to this snapshot: the new snapshot and every effect."""
-        if snapshot is None:
-            working = self.flow.new_snapshot(message.participant)
-        else:
-            working = snapshot.model_copy(deep=True)
+        """What this message does to this snapshot: the new snapshot and every effect.
+
+        The snapshot is taken over and becomes the outcome's (callers pass the one they just
+        loaded); nothing is written anywhere.
+        """
+        working = snapshot if snapshot is not None else self.flow.new_snapshot(message.participant)
         expected_version = working.version
         turn = Turn(self.flow, self.services, working, message)
         fired = self.flow.run(turn)

@@ -24,7 +24,7 @@ def test_one_machine_serves_every_participant_and_keeps_none(chat, engine):
 def test_step_is_pure_until_commit(chat, engine, store):
     chat.send("CLIMATE24")
     before = store.load_participant(chat.participant)
-    outcome = engine.step(before, chat.message("Alex"))
+    outcome = engine.step(store.load_participant(chat.participant), chat.message("Alex"))
     assert store.load_participant(chat.participant) == before
     assert outcome.snapshot.state == "asking_age"
     assert outcome.expected_version == before.version
