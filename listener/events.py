@@ -55,8 +55,3 @@ class EventDirectory:
 
     def ids(self) -> list[str]:
         return [event.event_id for event in self.all()]
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._events.clear()
-            self._all = None

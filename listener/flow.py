@@ -139,9 +139,6 @@ class Flow:
         found.append(Candidate(inbound.message))
         return found
 
-    def is_command(self, trigger: str) -> bool:
-        return any(command.trigger == trigger for command in self.spec.inbound.commands)
-
     # firing ----------------------------------------------------------------------------
 
     def run(self, turn: Turn) -> Candidate:
@@ -182,9 +179,6 @@ class Flow:
             return template.format_map(values)
         except (ValueError, IndexError, AttributeError):
             return template
-
-    def state_names(self) -> list[str]:
-        return list(self.graph.states)
 
 
 def _argument(original: str, words: str) -> str:
