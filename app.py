@@ -1,12 +1,10 @@
-"""The web adapter: Twilio's webhook in, an empty TwiML answer out (filled by the webhook issue)."""
+"""The web adapter's entry point for `uvicorn app:app` (the Procfile, `listener serve`).
+
+All of it lives in `listener.web`; configuration is read when the app starts.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from listener.web import create_app
 
-app = FastAPI(title="listener")
-
-
-@app.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+app = create_app()

@@ -7,6 +7,7 @@ never literals in code.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,22 @@ class Settings(BaseSettings):
     twilio_number: str | None = Field(default=None, validation_alias="TWILIO_NUMBER")
     twilio_api_url: str = Field(default="https://api.twilio.com", validation_alias="TWILIO_API_URL")
     public_url: str | None = Field(default=None, validation_alias="PUBLIC_URL")
+    # Signatures are checked whenever TWILIO_AUTH_TOKEN is set; false turns that off
+    # explicitly (refused when ENVIRONMENT is production).
+    twilio_validate_signature: bool = Field(default=True, validation_alias="TWILIO_VALIDATE_SIGNATURE")
+    # Hosts media is fetched from with Twilio credentials (comma-separated, `*.` wildcards).
+    twilio_media_hosts: str = Field(default="api.twilio.com", validation_alias="TWILIO_MEDIA_HOSTS")
+    media_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0, validation_alias="MEDIA_MAX_BYTES")
+    media_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="MEDIA_TIMEOUT_SECONDS")
+    transcribe_timeout_seconds: float = Field(default=120.0, gt=0, validation_alias="TRANSCRIBE_TIMEOUT_SECONDS")
+    send_timeout_seconds: float = Field(default=15.0, gt=0, validation_alias="SEND_TIMEOUT_SECONDS")
+    send_max_attempts: int = Field(default=6, ge=1, validation_alias="SEND_MAX_ATTEMPTS")
+    send_retry_base_seconds: float = Field(default=1.0, ge=0, validation_alias="SEND_RETRY_BASE_SECONDS")
+    send_retry_max_seconds: float = Field(default=60.0, ge=0, validation_alias="SEND_RETRY_MAX_SECONDS")
+    # Pending inbox and outbox items older than the grace period are picked up again
+    # (after a crash) on start and then every interval.
+    recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
+    recovery_grace_seconds: float = Field(default=30.0, ge=0, validation_alias="RECOVERY_GRACE_SECONDS")
 
     # OpenAI
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
@@ -44,11 +61,21 @@ class Settings(BaseSettings):
         default="gpt-4o-mini-transcribe", validation_alias="OPENAI_TRANSCRIBE_MODEL"
     )
     openai_timeout_seconds: float = Field(default=8.0, gt=0, validation_alias="OPENAI_TIMEOUT_SECONDS")
+    openai_max_retries: int = Field(default=2, ge=0, le=10, validation_alias="OPENAI_MAX_RETRIES")
+    # `verbose_json` reports the detected language with whisper-class models; `json` is the
+    # one format every transcription model accepts.
+    openai_transcribe_format: Literal["json", "verbose_json"] = Field(
+        default="json", validation_alias="OPENAI_TRANSCRIBE_FORMAT"
+    )
 
     # Firestore
     firebase_credentials: str | None = Field(default=None, validation_alias="FIREBASE_CREDENTIALS")
     google_cloud_project: str | None = Field(default=None, validation_alias="GOOGLE_CLOUD_PROJECT")
     firestore_emulator_host: str | None = Field(default=None, validation_alias="FIRESTORE_EMULATOR_HOST")
+
+    @property
+    def media_hosts(self) -> list[str]:
+        return [host.strip().lower() for host in self.twilio_media_hosts.split(",") if host.strip()]
 
     @property
     def production(self) -> bool:

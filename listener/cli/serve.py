@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
+from listener.cli.common import CommandError
+from listener.config import Settings
+from listener.web.startup import ConfigurationError, check_settings
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="run the webhook server")
+    parser = subparsers.add_parser("serve", help="run the webhook server (POST /message, /status)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default $PORT or 8000)"
@@ -18,5 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app:app", host=args.host, port=args.port, proxy_headers=True)
+    # The app checks again when it starts; checking here turns a refusal into one line.
+    try:
+        check_settings(Settings())
+    except ConfigurationError as exc:
+        raise CommandError(str(exc), exit_code=2) from exc
+    # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1).
+    uvicorn.run("app:app", host=args.host, port=args.port, proxy_headers=True, log_level="info")
     return 0

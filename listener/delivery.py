@@ -1,0 +1,88 @@
+"""Delivering one outbox reply: split, send, retry what may succeed later, record the rest.
+
+A reply is written to the outbox in the same commit as the message that caused it; this
+module takes it from `pending` to `sent` (with the provider's SID) or `failed` (with the
+error code, e.g. 63016 outside WhatsApp's 24-hour window). 429s, 5xx and network errors
+are retried with exponential backoff and full jitter; when the attempts run out the reply
+stays `pending` with the last error, and the worker's periodic recovery tries it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from listener.config import Settings
+from listener.masking import mask_phone
+from listener.models import OutboundReply
+from listener.sender import SendError, Sender, split_text
+from listener.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int
+    base_seconds: float
+    max_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            attempts=settings.send_max_attempts,
+            base_seconds=settings.send_retry_base_seconds,
+            max_seconds=settings.send_retry_max_seconds,
+        )
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """Full jitter: a random wait up to base * 2^attempt, so retries spread out."""
+        return rng() * min(self.max_seconds, self.base_seconds * (2**attempt))
+
+
+class Delivery:
+    """Sends outbox replies through a `Sender` and records the result in the `Store`."""
+
+    def __init__(self, store: Store, sender: Sender, policy: RetryPolicy) -> None:
+        self.store = store
+        self.sender = sender
+        self.policy = policy
+
+    async def deliver(self, reply: OutboundReply) -> None:
+        """Send a pending reply once; a reply already sent or failed is left alone."""
+        current = await asyncio.to_thread(self.store.get_reply, reply.id)
+        if current is None or current.status != "pending":
+            return
+        provider_sid: str | None = None
+        try:
+            for part in split_text(current.text):
+                provider_sid = await self._send_part(current.participant, part)
+        except SendError as exc:
+            error = f"{exc.code}: {exc}" if exc.code else str(exc)
+            if exc.permanent:
+                log.warning("reply %s to %s failed for good: %s", current.id, mask_phone(current.participant), error)
+                await asyncio.to_thread(self.store.update_reply, current.id, "failed", provider_sid, error)
+            else:
+                log.warning("reply %s to %s still pending: %s", current.id, mask_phone(current.participant), error)
+                await asyncio.to_thread(self.store.update_reply, current.id, "pending", provider_sid, error)
+            return
+        # A long reply goes out in parts; the last part's SID is the one kept, so its
+        # delivery status stands for the reply's.
+        await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid)
+        log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
+
+    async def _send_part(self, to: str, text: str) -> str | None:
+        failures = 0
+        while True:
+            try:
+                return await self.sender.send(to, text)
+            except SendError as exc:
+                failures += 1
+                if exc.permanent or failures >= self.policy.attempts:
+                    raise
+                delay = self.policy.delay(failures - 1)
+                log.info("send to %s failed (%s), retrying in %.2fs", mask_phone(to), exc.status, delay)
+                await asyncio.sleep(delay)

@@ -1,0 +1,125 @@
+"""The HTTP surface Twilio and operators see: `/message`, `/status`, `/healthz`.
+
+The message route does the least it can before answering: read the form, check the
+signature, validate, record in the inbox. The engine, transcription and sending all
+happen after the 200, in the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import ImmutableMultiDict
+
+from listener.masking import mask_phone
+from listener.web.form import TwilioMessageForm, TwilioStatusForm, describe
+from listener.web.service import WebService
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Generous for Twilio's forms (4,096 characters of text, ten media URLs) and no more.
+MAX_FORM_BYTES = 128 * 1024
+MAX_FORM_FIELDS = 200
+
+
+def _service(request: Request) -> WebService:
+    return request.app.state.service
+
+
+async def read_signed_form(request: Request, service: WebService) -> ImmutableMultiDict:
+    """The POSTed form, once it is known to be a readable form that Twilio signed."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise HTTPException(415, f"expected {FORM_TYPE}, as Twilio sends")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise HTTPException(413, f"form over {MAX_FORM_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, f"form over {MAX_FORM_BYTES} bytes")
+    try:
+        pairs = parse_qsl(
+            bytes(body).decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise HTTPException(400, "form is not valid UTF-8") from None
+    except ValueError:
+        raise HTTPException(400, f"form has more than {MAX_FORM_FIELDS} fields") from None
+    form = ImmutableMultiDict(pairs)
+    if not service.signature.valid(request, form):
+        log.warning("rejected %s: missing or invalid X-Twilio-Signature", request.url.path)
+        raise HTTPException(403, "missing or invalid X-Twilio-Signature")
+    return form
+
+
+@router.post("/message", include_in_schema=False)
+@router.post("/message/", include_in_schema=False)
+async def receive_message(request: Request) -> Response:
+    """Twilio's incoming-message webhook: 200 with empty TwiML once the message is in the inbox."""
+    service = _service(request)
+    form = await read_signed_form(request, service)
+    try:
+        message = TwilioMessageForm.model_validate(dict(form))
+    except ValidationError as exc:
+        raise HTTPException(422, describe(exc)) from None
+    recorded = await service.worker.accept(message.sender, message.to_inbound)
+    log.info(
+        "message %s from %s %s (%d characters, %d media)",
+        message.message_sid,
+        mask_phone(message.sender),
+        "recorded" if recorded else "already recorded",
+        len(message.body),
+        len(message.media),
+    )
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/status", include_in_schema=False)
+@router.post("/status/", include_in_schema=False)
+async def receive_status(request: Request) -> Response:
+    """Twilio's status callback for a reply we sent: record delivered / read / failed."""
+    service = _service(request)
+    form = await read_signed_form(request, service)
+    try:
+        status = TwilioStatusForm.model_validate(dict(form))
+    except ValidationError as exc:
+        raise HTTPException(422, describe(exc)) from None
+    reply_status = status.reply_status
+    if reply_status is not None:
+        known = await asyncio.to_thread(
+            service.store.update_reply_by_provider_sid, status.message_sid, reply_status, status.error
+        )
+        log.info(
+            "status %s for %s%s%s",
+            reply_status,
+            status.message_sid,
+            f" (error {status.error_code})" if status.error_code else "",
+            "" if known else " (no such reply)",
+        )
+    return Response(status_code=204)
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz(request: Request) -> JSONResponse:
+    """200 when the store answers, 503 when it does not."""
+    try:
+        await asyncio.to_thread(_service(request).store.ping)
+    except Exception as exc:
+        log.warning("health check: the store did not answer (%s)", type(exc).__name__)
+        return JSONResponse({"status": "store unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})

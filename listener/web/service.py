@@ -1,0 +1,72 @@
+"""Everything the webhook routes need, started and stopped with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from listener.config import Settings
+from listener.delivery import Delivery, RetryPolicy
+from listener.runtime import Runtime, build_runtime
+from listener.sender import ConsoleSender, Sender, build_sender
+from listener.store.base import Store
+from listener.transcribe import Transcriber
+from listener.web.signature import SignatureCheck
+from listener.web.startup import check_settings, validation_token
+from listener.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WebService:
+    settings: Settings
+    store: Store
+    worker: Worker
+    signature: SignatureCheck
+    sender: Sender
+    owned_runtime: Runtime | None
+    owns_sender: bool
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        runtime: Runtime | None = None,
+        sender: Sender | None = None,
+        transcriber: Transcriber | None = None,
+    ) -> WebService:
+        """Check the settings, open what was not given, and begin recovery sweeps."""
+        for warning in check_settings(settings):
+            log.warning(warning)
+        owned_runtime = None
+        if runtime is None:
+            runtime = owned_runtime = await asyncio.to_thread(build_runtime, settings)
+        owns_sender = sender is None
+        sender = sender or build_sender(settings)
+        delivery = Delivery(runtime.store, sender, RetryPolicy.from_settings(settings))
+        worker = Worker(settings, runtime.store, runtime.engine, transcriber or runtime.transcriber, delivery)
+        worker.start()
+        service = cls(
+            settings=settings,
+            store=runtime.store,
+            worker=worker,
+            signature=SignatureCheck(validation_token(settings), settings.public_url),
+            sender=sender,
+            owned_runtime=owned_runtime,
+            owns_sender=owns_sender,
+        )
+        log.info(
+            "webhook ready: replies via %s, signatures %s",
+            "the console" if isinstance(sender, ConsoleSender) else type(sender).__name__,
+            "checked" if service.signature.enabled else "NOT checked",
+        )
+        return service
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        if self.owns_sender:
+            await self.sender.close()
+        if self.owned_runtime is not None:
+            self.owned_runtime.close()

@@ -1,0 +1,184 @@
+"""After the webhook has answered: run each recorded message through the engine, in order,
+and deliver the replies its commit wrote to the outbox.
+
+One lane per participant keeps their messages (and their replies) in arrival order while
+different participants proceed in parallel. Everything the worker holds in memory is
+also in the store, so a crash loses nothing: on start and then periodically it picks up
+inbox items still pending and replies not yet sent. The engine's version check keeps a
+participant consistent when several processes share one store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from listener.config import Settings
+from listener.delivery import Delivery
+from listener.engine import Engine
+from listener.lanes import OrderedLanes
+from listener.masking import mask_phone
+from listener.models import InboundMessage, OutboundReply
+from listener.store.base import Store
+from listener.transcribe import Transcriber
+from listener.voice import with_transcript
+
+log = logging.getLogger(__name__)
+
+RECOVERY_BATCH = 500
+
+
+@dataclass
+class _Gate:
+    """A participant's arrival lock and how many deliveries hold or wait for it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class Worker:
+    """Owns the per-participant lanes for processing and for sending."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        engine: Engine,
+        transcriber: Transcriber,
+        delivery: Delivery,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.engine = engine
+        self.transcriber = transcriber
+        self.delivery = delivery
+        self._processing = OrderedLanes("process")
+        self._sending = OrderedLanes("send")
+        self._queued_messages: set[str] = set()
+        self._queued_replies: set[str] = set()
+        self._arrival_gates: dict[str, _Gate] = {}
+        self._recovery_task: asyncio.Task[None] | None = None
+
+    # arrival -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _arrival(self, participant: str) -> AsyncIterator[None]:
+        """One participant's deliveries are recorded one at a time, so the order they are
+        recorded in (and time-stamped with) is the order they are processed in."""
+        gate = self._arrival_gates.get(participant)
+        if gate is None:
+            gate = self._arrival_gates[participant] = _Gate()
+        gate.users += 1
+        try:
+            async with gate.lock:
+                yield
+        finally:
+            gate.users -= 1
+            if gate.users == 0:
+                del self._arrival_gates[participant]
+
+    async def accept(self, participant: str, build: Callable[[datetime], InboundMessage]) -> bool:
+        """Record a delivery durably and queue it; False when its MessageSid was seen before.
+
+        `build` makes the message with its arrival time, taken in the participant's turn.
+        """
+        async with self._arrival(participant):
+            message = build(datetime.now(timezone.utc))
+            recorded = await asyncio.to_thread(self.store.record_inbound, message)
+            if recorded:
+                self.submit(message)
+        return recorded
+
+    # processing ----------------------------------------------------------------------
+
+    def submit(self, message: InboundMessage) -> None:
+        """Queue a recorded message behind the participant's earlier ones (once)."""
+        if message.message_sid in self._queued_messages:
+            return
+        self._queued_messages.add(message.message_sid)
+        self._processing.put(message.participant, lambda: self._process(message))
+
+    async def _process(self, message: InboundMessage) -> None:
+        try:
+            if await asyncio.to_thread(self.store.inbound_status, message.message_sid) != "pending":
+                return
+            prepared = await with_transcript(message, self.transcriber, self.settings)
+            outcome = await asyncio.to_thread(self.engine.process, prepared)
+        except Exception:
+            log.exception(
+                "message %s from %s not processed; it stays pending",
+                message.message_sid, mask_phone(message.participant),
+            )
+            return
+        finally:
+            self._queued_messages.discard(message.message_sid)
+        if outcome is not None:
+            for reply in outcome.replies:
+                self.submit_reply(reply)
+
+    # sending -------------------------------------------------------------------------
+
+    def submit_reply(self, reply: OutboundReply) -> None:
+        """Queue a reply behind the participant's earlier replies (once)."""
+        if reply.id in self._queued_replies:
+            return
+        self._queued_replies.add(reply.id)
+        self._sending.put(reply.participant, lambda: self._send(reply))
+
+    async def _send(self, reply: OutboundReply) -> None:
+        try:
+            await self.delivery.deliver(reply)
+        finally:
+            self._queued_replies.discard(reply.id)
+
+    # recovery ------------------------------------------------------------------------
+
+    async def recover(self) -> tuple[int, int]:
+        """Queue pending inbox items and unsent replies older than the grace period
+        (younger ones may still be in another process's hands); counts queued."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.settings.recovery_grace_seconds)
+        messages = await asyncio.to_thread(self.store.pending_inbound, RECOVERY_BATCH)
+        replies = await asyncio.to_thread(self.store.pending_replies, RECOVERY_BATCH)
+        queued = (0, 0)
+        for message in messages:
+            if message.received_at <= cutoff and message.message_sid not in self._queued_messages:
+                self.submit(message)
+                queued = (queued[0] + 1, queued[1])
+        for reply in replies:
+            if reply.created_at <= cutoff and reply.id not in self._queued_replies:
+                self.submit_reply(reply)
+                queued = (queued[0], queued[1] + 1)
+        if any(queued):
+            log.info("recovery: %d pending messages and %d unsent replies queued", *queued)
+        return queued
+
+    async def _recover_forever(self) -> None:
+        while True:
+            try:
+                await self.recover()
+            except Exception:
+                log.exception("recovery sweep failed; trying again in %gs", self.settings.recovery_interval_seconds)
+            await asyncio.sleep(self.settings.recovery_interval_seconds)
+
+    def start(self) -> None:
+        """Begin the recovery sweeps (the first one at once)."""
+        self._recovery_task = asyncio.get_running_loop().create_task(self._recover_forever(), name="recovery")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Let queued work finish for up to `timeout` seconds; what is left stays pending."""
+        if self._recovery_task is not None:
+            self._recovery_task.cancel()
+            await asyncio.gather(self._recovery_task, return_exceptions=True)
+        finished = await self._processing.drain(timeout) and await self._sending.drain(timeout)
+        if not finished:
+            log.warning("stopping with work in progress; it stays pending for the next start")
+        await self._processing.cancel()
+        await self._sending.cancel()
+
+    @property
+    def idle(self) -> bool:
+        return not (self._processing.busy or self._sending.busy)
