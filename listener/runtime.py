@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from listener.ai import OpenAIExtractor, OpenAIResponder, OpenAITranscriber, async_client, sync_client
 from listener.config import Settings
 from listener.engine import Engine
 from listener.events import EventDirectory
@@ -28,17 +29,29 @@ class Runtime:
 
 
 def build_services(settings: Settings, store: Store) -> Services:
-    """The extractor and responder the configuration asks for (offline rules by default)."""
+    """The extractor and responder the configuration asks for.
+
+    With `OPENAI_API_KEY` set, the model extracts and replies, with the offline rules and
+    the graph's templates inside them as the fallback; without it, the offline pair alone.
+    """
+    events = EventDirectory(store, ttl=settings.event_cache_seconds)
+    if not settings.openai_api_key:
+        return Services(extractor=RuleExtractor(), responder=TemplateResponder(), events=events)
+    client = sync_client(settings)
     return Services(
-        extractor=RuleExtractor(),
-        responder=TemplateResponder(),
-        events=EventDirectory(store, ttl=settings.event_cache_seconds),
+        extractor=OpenAIExtractor(client, settings.openai_model, rules=RuleExtractor()),
+        responder=OpenAIResponder(client, settings.openai_model, fallback=TemplateResponder()),
+        events=events,
     )
 
 
 def build_transcriber(settings: Settings) -> Transcriber:
-    """The voice-note transcriber the configuration asks for."""
-    return UnavailableTranscriber()
+    """The voice-note transcriber the configuration asks for (none without a key)."""
+    if not settings.openai_api_key:
+        return UnavailableTranscriber()
+    return OpenAITranscriber(
+        async_client(settings), settings.openai_transcribe_model, settings.openai_transcribe_format
+    )
 
 
 def build_runtime(settings: Settings | None = None, store: Store | None = None) -> Runtime:

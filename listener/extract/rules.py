@@ -31,12 +31,24 @@ NAME_LEADS = (
     r"my name is", r"my name's", r"name is", r"name:", r"i am", r"i'm", r"im", r"it's", r"its",
     r"this is", r"call me", r"they call me", r"you can call me", r"me llamo", r"mi nombre es",
     r"soy", r"je m'appelle", r"je suis", r"mon nom est", r"ich heiße", r"ich heisse",
-    r"mein name ist", r"ich bin", r"meu nome é", r"me chamo", r"eu sou", r"sono", r"mi chiamo",
+    r"mein name ist", r"ich bin", r"meu nome é", r"me chamo", r"eu sou", r"sou o", r"sou a", r"sou",
+    r"sono", r"mi chiamo",
+)
+# Honorifics are not part of the name a participant is greeted by.
+TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sr", "sra", "srta", "mme", "mlle", "herr", "frau"}
+INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|instructions?|system prompt|prompt|pretend|jailbreak|override)\b"
+    r"|\bset (?:my|the|your) \w+|\byou are now\b|\bact as\b"
+)
+# "I don't know" is neither a name nor a place.
+UNKNOWING = (
+    "idk", "i don't know", "i dont know", "dunno", "not sure", "no idea", "no sé", "no se",
+    "je ne sais pas", "weiß nicht", "weiss nicht", "não sei", "nao sei",
 )
 NOT_NAMES = {
     "hi", "hello", "hey", "yes", "no", "ok", "okay", "thanks", "thank", "you", "what", "why",
     "here", "fine", "good", "the", "a", "an", "and", "not", "sure", "help", "stop", "please",
-    "ignore", "set", "state", "system", "instructions", "prompt", "hola", "bonjour",
+    "ignore", "set", "state", "system", "instructions", "prompt", "hola", "bonjour", "me",
 }
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -46,7 +58,12 @@ NUMBER_WORDS = {
     "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
     "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60,
     "setenta": 70, "ochenta": 80, "noventa": 90, "dieciocho": 18, "diecinueve": 19,
+    "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8,
+    "nueve": 9, "diez": 10,
     "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60,
+    "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9,
+    "vinte": 20, "trinta": 30, "quarenta": 40, "cinquenta": 50, "sessenta": 60, "setenta": 70,
+    "oitenta": 80, "dois": 2, "três": 3, "sete": 7, "oito": 8, "nove": 9,
 }
 GENDER_WORDS = {
     "female": (
@@ -90,6 +107,20 @@ def _declines(folded: str) -> bool:
     return any(folded == phrase or folded.startswith(phrase + " ") for phrase in DECLINE_PHRASES)
 
 
+def is_instruction(text: str) -> bool:
+    """Words that talk to the machine ("ignore your instructions", "set my state") are not answers."""
+    return bool(INSTRUCTION.search(_fold(text)))
+
+
+def _unknowing(folded: str) -> bool:
+    return folded in UNKNOWING
+
+
+def _squash(text: str) -> str:
+    """Letters and digits only: "quiet room", "Quiet-Room" and "QUIETROOM" are one ID."""
+    return re.sub(r"[\W_]", "", text.casefold())
+
+
 def _strip_lead(folded: str, original: str, leads: Sequence[str]) -> str | None:
     """The participant's words after an introduction ("my name is …"), original case kept."""
     for lead in sorted(leads, key=len, reverse=True):
@@ -113,14 +144,17 @@ class RuleExtractor:
 
     def event_id(self, text: str, known_ids: Sequence[str]) -> Extraction:
         by_key = {known.casefold(): known for known in known_ids}
+        by_squashed = {_squash(known): known for known in known_ids}
         tokens = [token.casefold() for token in TOKEN.findall(unicodedata.normalize("NFKC", text))]
         for token in tokens:
             if token in by_key:
                 return Extraction.found(by_key[token])
+            if _squash(token) in by_squashed:
+                return Extraction.found(by_squashed[_squash(token)])
         for first, second in zip(tokens, tokens[1:]):
-            joined = first + second
-            if joined in by_key:
-                return Extraction.found(by_key[joined])
+            joined = _squash(first + second)
+            if joined in by_squashed:
+                return Extraction.found(by_squashed[joined])
         for token in tokens:
             if len(token) >= 5:
                 close = difflib.get_close_matches(token, list(by_key), n=1, cutoff=0.88)
@@ -136,9 +170,12 @@ class RuleExtractor:
             return Extraction.declined()
         if _declines(folded):
             return Extraction.declined()
+        if _unknowing(folded) or is_instruction(text):
+            return Extraction.not_found()
         candidate = _strip_lead(folded, text, NAME_LEADS)
         if candidate is None:
             candidate = _tail(text, 0)
+        candidate = re.sub(rf"^(?:{'|'.join(TITLES)})\.?\s+", "", candidate, flags=re.IGNORECASE)
         candidate = re.split(r"[,.!?;]| and | y | et | und ", candidate)[0].strip()
         words = candidate.split()
         if not 1 <= len(words) <= 4:
@@ -148,6 +185,13 @@ class RuleExtractor:
         if words[0].casefold() in NOT_NAMES or len(candidate) > 60:
             return Extraction.not_found()
         return Extraction.found(_title(words))
+
+    def validate_name(self, proposed: str, text: str) -> Extraction:
+        """A name someone else (the model) read in `text`, kept only if these rules accept it:
+        a plausible name, written in the message itself, in a message that is no instruction."""
+        if is_instruction(text) or not all(_fold(word) in _fold(text) for word in proposed.split()):
+            return Extraction.not_found()
+        return self.name(proposed)
 
     def age(self, text: str) -> Extraction:
         folded = _fold(text)
@@ -192,6 +236,8 @@ class RuleExtractor:
             return Extraction.not_found()
         if _declines(folded):
             return Extraction.declined()
+        if _unknowing(folded):
+            return Extraction.not_found()
         candidate = _strip_lead(folded, text, REGION_LEADS) or _tail(text, 0)
         candidate = re.sub(r"\s+", " ", candidate).strip(" .!?,;:")
         if not candidate or len(candidate) > 80 or not any(ch.isalpha() for ch in candidate):

@@ -1,0 +1,34 @@
+"""OpenAI clients configured from `Settings`: key, base URL, per-call timeout, retries.
+
+The SDK retries 408/409/429/5xx and timeouts itself, with exponential backoff that honours
+the API's `retry-after` headers; `OPENAI_MAX_RETRIES` bounds it, so the worst case a
+message waits before its fallback is about (retries + 1) x `OPENAI_TIMEOUT_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import openai
+
+from listener.config import Settings
+
+
+def _options(settings: Settings) -> dict:
+    if not settings.openai_api_key:
+        raise ValueError("OPENAI_API_KEY is not set")
+    return {
+        "api_key": settings.openai_api_key,
+        # None lets the SDK read OPENAI_BASE_URL itself, else use the public API.
+        "base_url": settings.openai_base_url,
+        "timeout": settings.openai_timeout_seconds,
+        "max_retries": settings.openai_max_retries,
+    }
+
+
+def sync_client(settings: Settings) -> openai.OpenAI:
+    """For extraction and replies, called from the engine's worker thread."""
+    return openai.OpenAI(**_options(settings))
+
+
+def async_client(settings: Settings) -> openai.AsyncOpenAI:
+    """For transcription, awaited on the webhook worker's event loop."""
+    return openai.AsyncOpenAI(**_options(settings))
