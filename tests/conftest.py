@@ -7,6 +7,8 @@ import pytest
 from harness import Conversation, fixture_events, make_engine
 from listener.store.sqlite import SQLiteStore
 
+pytest_plugins = ["firestore_fixtures"]
+
 
 @pytest.fixture
 def store(tmp_path):

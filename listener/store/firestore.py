@@ -1,0 +1,536 @@
+"""The production store: Google Cloud Firestore, with the original product's collections.
+
+    user_event_tracking/{participant}                         the conversation snapshot
+    user_event_tracking/{participant}/interactions/{id}       messages before any event
+    {prefix}{event_id}/info                                   the event's configuration
+    {prefix}{event_id}/{participant}                          the participant's profile
+    {prefix}{event_id}/{participant}/interactions/{id}        one document per message
+    inbox/{message_sid}                                       every delivery, once
+    outbox/{reply_id}                                         replies owed
+
+Many stateless web processes share one database, so a message costs one read and one
+commit: `load_participant` remembers the snapshot document's update time, and `commit`
+writes everything in one atomic batch whose snapshot write carries that update time as a
+precondition. A commit from a stale read fails as a whole and becomes `VersionConflict`,
+so the engine runs the message again from a fresh read; no second read, no lock, and no
+transaction contention (which the emulator resolves only after seconds).
+
+Interactions and replies carry the commit's server timestamp and a sequence within it, so
+exports stream in commit order through paged collection-group queries. Production needs
+the composite indexes in `firestore.indexes.json` for those queries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from google.api_core import exceptions as google_errors
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.oauth2 import service_account
+from pydantic import ValidationError
+
+from listener.config import Settings
+from listener.models import (
+    EventConfig,
+    InboundMessage,
+    InboxStatus,
+    Interaction,
+    Outcome,
+    OutboundReply,
+    ParticipantSnapshot,
+    ReplyStatus,
+)
+from listener.store.base import StoreError, VersionConflict
+from listener.store.documents import profile_document
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS = "user_event_tracking"
+INBOX = "inbox"
+OUTBOX = "outbox"
+INTERACTIONS = "interactions"
+INFO = "info"
+DEFAULT_PREFIX = "AOI_"
+
+PAGE_SIZE = 500
+"""Documents per query page and per delete batch (Firestore's limit for one commit)."""
+
+COMMIT_SLOTS = 1000
+"""Sequence numbers one commit may use: `version * COMMIT_SLOTS + position`."""
+
+PING_TIMEOUT_SECONDS = 5.0
+
+_CONFLICTS = (google_errors.AlreadyExists, google_errors.FailedPrecondition, google_errors.NotFound)
+"""What a commit raises when its snapshot precondition fails (created, changed or deleted)."""
+
+
+def _event_key(event_id: str) -> str:
+    """Event IDs are matched without regard to case; the key is their folded form."""
+    return event_id.casefold()
+
+
+def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop null fields (one level of maps deep) so a model's defaults apply.
+
+    The original tools wrote `null` where they had no value; the original code then used
+    its default, which is what a missing field gives here too.
+    """
+    return {
+        key: _without_nulls(value) if isinstance(value, dict) else value
+        for key, value in data.items()
+        if value is not None
+    }
+
+
+def event_from_info(event_id: str, info: dict[str, Any]) -> EventConfig:
+    """An `info` document as an `EventConfig`; its collection names the event.
+
+    Documents written by the original tools hold no `event_id` and may lack any field.
+    """
+    return EventConfig.model_validate({**_without_nulls(info), "event_id": event_id})
+
+
+def _ordered(document: dict[str, Any], sequence: int) -> dict[str, Any]:
+    """Stamp a document with its commit's server time and its place within the commit."""
+    return {**document, "committed_at": firestore.SERVER_TIMESTAMP, "commit_seq": sequence}
+
+
+def _interaction_document(interaction: Interaction, sequence: int) -> dict[str, Any]:
+    event_key = _event_key(interaction.event_id) if interaction.event_id else None
+    return _ordered({**interaction.model_dump(mode="json"), "event_key": event_key}, sequence)
+
+
+def _in_window(interaction: Interaction, since: datetime | None, until: datetime | None) -> bool:
+    """The same half-open window on `at` as the SQLite store (compared as ISO text)."""
+    at = interaction.at.isoformat()
+    if since is not None and at < since.isoformat():
+        return False
+    return until is None or at < until.isoformat()
+
+
+def _pages(query: firestore.Query) -> Iterator[firestore.DocumentSnapshot]:
+    """Every document of an ordered query, one page in memory at a time.
+
+    Each page is its own short query resumed after the last document seen, so a slow
+    reader never holds a server stream open past its deadline.
+    """
+    cursor: firestore.DocumentSnapshot | None = None
+    while True:
+        page = query.limit(PAGE_SIZE)
+        if cursor is not None:
+            page = page.start_after(cursor)
+        documents = list(page.stream())
+        yield from documents
+        if len(documents) < PAGE_SIZE:
+            return
+        cursor = documents[-1]
+
+
+class _UpdateTimes:
+    """The update time of each snapshot version this process read or wrote.
+
+    Bounded, least recently used first out, so snapshots loaded and never committed (a
+    status command) cannot grow it. An entry stays after a commit: a second thread that
+    read the same version then fails on the precondition, without another read.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._times: OrderedDict[tuple[str, int], datetime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, participant: str, version: int, update_time: datetime) -> None:
+        with self._lock:
+            self._times[(participant, version)] = update_time
+            self._times.move_to_end((participant, version))
+            while len(self._times) > self._capacity:
+                self._times.popitem(last=False)
+
+    def get(self, participant: str, version: int) -> datetime | None:
+        with self._lock:
+            return self._times.get((participant, version))
+
+
+class FirestoreStore:
+    """`Store` on one Firestore database; safe to share between threads."""
+
+    def __init__(self, client: firestore.Client, prefix: str = DEFAULT_PREFIX) -> None:
+        if not prefix or "/" in prefix:
+            raise StoreError(f"Firestore collection prefix {prefix!r}: give a non-empty name without '/'")
+        self.client = client
+        self.prefix = prefix
+        self._update_times = _UpdateTimes()
+
+    @classmethod
+    def from_url(cls, url: str, settings: Settings) -> FirestoreStore:
+        """`firestore://PROJECT?prefix=AOI_`; the project defaults to `GOOGLE_CLOUD_PROJECT`."""
+        parsed = urlparse(url)
+        prefix = parse_qs(parsed.query).get("prefix", [DEFAULT_PREFIX])[0]
+        project = parsed.netloc or settings.google_cloud_project
+        return cls(firestore_client(project, settings), prefix)
+
+    # references --------------------------------------------------------------------------
+
+    def _snapshot_ref(self, participant: str) -> firestore.DocumentReference:
+        return self.client.collection(SNAPSHOTS).document(participant)
+
+    def _event_collection(self, event_id: str) -> firestore.CollectionReference:
+        return self.client.collection(f"{self.prefix}{event_id}")
+
+    def _info_ref(self, event_id: str) -> firestore.DocumentReference:
+        return self._event_collection(event_id).document(INFO)
+
+    def _profile_ref(self, event_id: str, participant: str) -> firestore.DocumentReference:
+        return self._event_collection(event_id).document(participant)
+
+    def _interaction_ref(self, interaction: Interaction) -> firestore.DocumentReference:
+        owner = (
+            self._profile_ref(interaction.event_id, interaction.participant)
+            if interaction.event_id
+            else self._snapshot_ref(interaction.participant)
+        )
+        return owner.collection(INTERACTIONS).document(interaction.id)
+
+    def _stored_event_ids(self) -> list[str]:
+        """The event IDs that have a collection, as spelled in the database."""
+        return sorted(
+            collection.id[len(self.prefix):]
+            for collection in self.client.collections()
+            if collection.id.startswith(self.prefix) and len(collection.id) > len(self.prefix)
+        )
+
+    def _spellings(self, event_id: str) -> list[str]:
+        """The stored spellings of an event ID: the exact one first, then other cases."""
+        key = _event_key(event_id)
+        others = [stored for stored in self._stored_event_ids() if _event_key(stored) == key]
+        return [event_id, *(stored for stored in others if stored != event_id)]
+
+    def _find_info(self, event_id: str) -> firestore.DocumentSnapshot | None:
+        """The event's `info` document: the exact ID first (one read), then any case."""
+        exact = self._info_ref(event_id).get()
+        if exact.exists:
+            return exact
+        for stored in self._spellings(event_id)[1:]:
+            document = self._info_ref(stored).get()
+            if document.exists:
+                return document
+        return None
+
+    def _event_id_of(self, info: firestore.DocumentSnapshot) -> str:
+        """The event ID an `info` document belongs to: its collection's name, unprefixed."""
+        return info.reference.parent.id[len(self.prefix):]
+
+    # inbox -------------------------------------------------------------------------------
+
+    def record_inbound(self, message: InboundMessage) -> bool:
+        """Create-if-absent: of two processes recording one delivery, one wins."""
+        document = {**message.model_dump(mode="json"), "status": "pending"}
+        try:
+            self.client.collection(INBOX).document(message.message_sid).create(document)
+        except google_errors.Conflict:
+            return False
+        return True
+
+    def inbound_status(self, message_sid: str) -> InboxStatus | None:
+        document = self.client.collection(INBOX).document(message_sid).get()
+        return document.get("status") if document.exists else None
+
+    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
+        query = (
+            self.client.collection(INBOX)
+            .where(filter=FieldFilter("status", "==", "pending"))
+            .order_by("received_at")
+            .limit(limit)
+        )
+        return [InboundMessage.model_validate(document.to_dict()) for document in query.stream()]
+
+    # snapshot ----------------------------------------------------------------------------
+
+    def load_participant(self, participant: str) -> ParticipantSnapshot | None:
+        document = self._snapshot_ref(participant).get()
+        if not document.exists:
+            return None
+        snapshot = ParticipantSnapshot.model_validate(document.to_dict())
+        self._update_times.remember(participant, snapshot.version, document.update_time)
+        return snapshot
+
+    def commit(self, outcome: Outcome) -> None:
+        snapshot = outcome.snapshot
+        batch = self.client.batch()
+        self._write_snapshot(batch, snapshot, outcome.expected_version)
+        for event_id in outcome.touched_events:
+            membership = snapshot.events.get(event_id)
+            if membership is not None:
+                profile = profile_document(event_id, snapshot.participant, membership)
+                # merge: a profile the original tools wrote keeps its fields (its old log)
+                batch.set(self._profile_ref(event_id, snapshot.participant), profile, merge=True)
+        first_sequence = snapshot.version * COMMIT_SLOTS
+        for position, interaction in enumerate(outcome.interactions):
+            document = _interaction_document(interaction, first_sequence + position)
+            batch.set(self._interaction_ref(interaction), document)
+        for position, reply in enumerate(outcome.replies):
+            document = _ordered(reply.model_dump(mode="json"), first_sequence + position)
+            batch.set(self.client.collection(OUTBOX).document(reply.id), document)
+        done = {"status": "done", "message_sid": outcome.message_sid, "participant": snapshot.participant}
+        batch.set(self.client.collection(INBOX).document(outcome.message_sid), done, merge=True)
+        try:
+            results = batch.commit()
+        except _CONFLICTS as exc:
+            raise VersionConflict(snapshot.participant) from exc
+        self._update_times.remember(snapshot.participant, snapshot.version, results[0].update_time)
+
+    def _write_snapshot(
+        self, batch: firestore.WriteBatch, snapshot: ParticipantSnapshot, expected_version: int
+    ) -> None:
+        """Queue the snapshot write with its precondition: absent, or unchanged since read."""
+        reference = self._snapshot_ref(snapshot.participant)
+        document = snapshot.model_dump(mode="json")
+        if expected_version == 0:
+            batch.create(reference, document)
+            return
+        update_time = self._update_times.get(snapshot.participant, expected_version)
+        if update_time is None:
+            update_time = self._current_update_time(snapshot.participant, expected_version)
+        batch.update(reference, document, option=self.client.write_option(last_update_time=update_time))
+
+    def _current_update_time(self, participant: str, expected_version: int) -> datetime:
+        """For a commit of a snapshot this process did not load: read it and check its version."""
+        stored = self._snapshot_ref(participant).get()
+        if not stored.exists or stored.get("version") != expected_version:
+            raise VersionConflict(participant)
+        return stored.update_time
+
+    # events ------------------------------------------------------------------------------
+
+    def put_event(self, event: EventConfig) -> None:
+        """Add or replace an event; one stored under another case keeps its spelling.
+
+        Its participants' profiles live in the collection of that spelling, so the event
+        stays there rather than splitting into two collections.
+        """
+        existing = self._find_info(event.event_id)
+        event_id = self._event_id_of(existing) if existing else event.event_id
+        document = event.model_dump(mode="json") | {"event_id": event_id}
+        self._info_ref(event_id).set(document)
+
+    def get_event(self, event_id: str) -> EventConfig | None:
+        info = self._find_info(event_id)
+        if info is None:
+            return None
+        return event_from_info(self._event_id_of(info), info.to_dict())
+
+    def list_events(self) -> list[EventConfig]:
+        """Every event whose `info` loads; one that does not is logged and left out."""
+        references = [self._info_ref(event_id) for event_id in self._stored_event_ids()]
+        events = []
+        for info in self.client.get_all(references):
+            if not info.exists:
+                continue
+            event_id = self._event_id_of(info)
+            try:
+                events.append(event_from_info(event_id, info.to_dict()))
+            except ValidationError as exc:
+                log.warning("event %s: its info document does not load: %s", event_id, exc)
+        return sorted(events, key=lambda event: _event_key(event.event_id))
+
+    def delete_event(self, event_id: str) -> bool:
+        """Delete the event's configuration; its participants' records stay."""
+        info = self._find_info(event_id)
+        if info is None:
+            return False
+        info.reference.delete()
+        return True
+
+    def get_profile(self, event_id: str, participant: str) -> dict | None:
+        for stored in self._spellings(event_id):
+            document = self._profile_ref(stored, participant).get()
+            if document.exists:
+                return document.to_dict()
+        return None
+
+    # interactions ------------------------------------------------------------------------
+
+    def iter_interactions(
+        self,
+        event_id: str | None = None,
+        participant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Interaction]:
+        """Stream in commit order, page by page; the time window is applied while reading."""
+        query = self.client.collection_group(INTERACTIONS)
+        if event_id is not None:
+            query = query.where(filter=FieldFilter("event_key", "==", _event_key(event_id)))
+        if participant is not None:
+            query = query.where(filter=FieldFilter("participant", "==", participant))
+        query = query.order_by("committed_at").order_by("commit_seq")
+        for document in _pages(query):
+            interaction = Interaction.model_validate(document.to_dict())
+            if _in_window(interaction, since, until):
+                yield interaction
+
+    def _find_interaction(self, interaction_id: str) -> firestore.DocumentReference | None:
+        query = (
+            self.client.collection_group(INTERACTIONS)
+            .where(filter=FieldFilter("id", "==", interaction_id))
+            .limit(1)
+        )
+        return next((document.reference for document in query.stream()), None)
+
+    def save_transcript(
+        self, interaction_id: str, text: str, model: str | None, language: str | None
+    ) -> bool:
+        reference = self._find_interaction(interaction_id)
+        if reference is None:
+            return False
+        reference.update(
+            {"transcript": text, "transcription_model": model, "transcript_language": language}
+        )
+        return True
+
+    # outbox ------------------------------------------------------------------------------
+
+    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
+        query = (
+            self.client.collection(OUTBOX)
+            .where(filter=FieldFilter("status", "==", "pending"))
+            .order_by("committed_at")
+            .order_by("commit_seq")
+            .limit(limit)
+        )
+        return [OutboundReply.model_validate(document.to_dict()) for document in query.stream()]
+
+    def get_reply(self, reply_id: str) -> OutboundReply | None:
+        document = self.client.collection(OUTBOX).document(reply_id).get()
+        return OutboundReply.model_validate(document.to_dict()) if document.exists else None
+
+    def update_reply(
+        self,
+        reply_id: str,
+        status: ReplyStatus,
+        provider_sid: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """One write, no read: the attempt count is a server-side increment."""
+        changes: dict[str, Any] = {"status": status}
+        if status in ("sent", "failed"):
+            changes["attempts"] = firestore.Increment(1)
+        if provider_sid is not None:
+            changes["provider_sid"] = provider_sid
+        if error is not None:
+            changes["error"] = error
+        try:
+            self.client.collection(OUTBOX).document(reply_id).update(changes)
+        except google_errors.NotFound:
+            return
+
+    def update_reply_by_provider_sid(
+        self, provider_sid: str, status: ReplyStatus, error: str | None = None
+    ) -> bool:
+        query = (
+            self.client.collection(OUTBOX)
+            .where(filter=FieldFilter("provider_sid", "==", provider_sid))
+            .limit(1)
+        )
+        document = next(iter(query.stream()), None)
+        if document is None:
+            return False
+        changes: dict[str, Any] = {"status": status}
+        if error is not None:
+            changes["error"] = error
+        document.reference.update(changes)
+        return True
+
+    # privacy -----------------------------------------------------------------------------
+
+    def forget_participant(self, participant: str) -> dict[str, int]:
+        """Delete the participant everywhere: snapshot, profiles, interactions, inbox, outbox.
+
+        The counts use the SQLite store's table names, so operators see one report shape.
+        """
+        snapshot = self._snapshot_ref(participant)
+        profiles = [self._profile_ref(event_id, participant) for event_id in self._stored_event_ids()]
+        by_participant = FieldFilter("participant", "==", participant)
+        return {
+            "user_event_tracking": self._delete_existing([snapshot]),
+            "event_participants": self._delete_existing(profiles),
+            "interactions": self._delete_matching(
+                self.client.collection_group(INTERACTIONS).where(filter=by_participant)
+            ),
+            "inbox": self._delete_matching(self.client.collection(INBOX).where(filter=by_participant)),
+            "outbox": self._delete_matching(self.client.collection(OUTBOX).where(filter=by_participant)),
+        }
+
+    def _delete_existing(self, references: list[firestore.DocumentReference]) -> int:
+        """Delete those of these documents that exist; how many did."""
+        if not references:
+            return 0
+        existing = [document.reference for document in self.client.get_all(references) if document.exists]
+        self._delete(existing)
+        return len(existing)
+
+    def _delete_matching(self, query: firestore.Query) -> int:
+        """Delete every document a query matches, a page at a time; how many there were."""
+        removed = 0
+        while True:
+            references = [document.reference for document in query.limit(PAGE_SIZE).stream()]
+            if not references:
+                return removed
+            self._delete(references)
+            removed += len(references)
+
+    def _delete(self, references: Iterable[firestore.DocumentReference]) -> None:
+        batch = self.client.batch()
+        for count, reference in enumerate(references, start=1):
+            batch.delete(reference)
+            if count % PAGE_SIZE == 0:
+                batch.commit()
+                batch = self.client.batch()
+        batch.commit()
+
+    # lifecycle ---------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        try:
+            self._snapshot_ref("ping").get(retry=None, timeout=PING_TIMEOUT_SECONDS)
+        except google_errors.GoogleAPIError as exc:
+            raise StoreError(f"Firestore did not answer: {exc}") from exc
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _service_account(source: str) -> service_account.Credentials:
+    """`FIREBASE_CREDENTIALS`: a service-account JSON document, or the path of one."""
+    try:
+        if source.lstrip().startswith("{"):
+            return service_account.Credentials.from_service_account_info(json.loads(source))
+        return service_account.Credentials.from_service_account_file(str(Path(source).expanduser()))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"FIREBASE_CREDENTIALS: not a service-account JSON or a path to one ({exc})") from exc
+
+
+def firestore_client(project: str | None, settings: Settings) -> firestore.Client:
+    """A client for the project, on the emulator when `FIRESTORE_EMULATOR_HOST` names one.
+
+    The official client reads the emulator's address from the process environment only, so
+    a value that came from `.env` is put there first; it then connects without credentials.
+    Otherwise `FIREBASE_CREDENTIALS` is used when set, else application default credentials.
+    """
+    if settings.firestore_emulator_host:
+        os.environ.setdefault("FIRESTORE_EMULATOR_HOST", settings.firestore_emulator_host)
+        return firestore.Client(project=project)
+    credentials = _service_account(settings.firebase_credentials) if settings.firebase_credentials else None
+    if credentials is not None:
+        project = project or credentials.project_id
+    return firestore.Client(project=project, credentials=credentials)

@@ -1,0 +1,498 @@
+"""The `Store` contract: every store passes the same tests (SQLite always, Firestore on the
+emulator). The tests talk to the store only through the protocol, except where a test is
+about one store's own data (the original tools' Firestore documents, its credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import time
+import tracemalloc
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from harness import Conversation, make_engine
+from listener.config import Settings
+from listener.models import (
+    EventConfig,
+    InboundMessage,
+    Interaction,
+    Membership,
+    Outcome,
+    OutboundReply,
+    ParticipantSnapshot,
+)
+from listener.store import Store, StoreError, VersionConflict, open_store
+from listener.store.documents import profile_document
+from listener.store.firestore import FirestoreStore
+from listener.store.sqlite import SQLiteStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+ALEX = "+15550100001"
+SAM = "+15550100002"
+EVENT = "CLIMATE24"
+OTHER_EVENT = "TOWNHALL"
+
+
+# building outcomes the way the engine does -------------------------------------------------
+
+
+def inbound(sid: str, participant: str = ALEX, at: datetime = T0, body: str = "hello") -> InboundMessage:
+    return InboundMessage(message_sid=sid, participant=participant, body=body, received_at=at)
+
+
+def said(message: InboundMessage, event_id: str | None, text: str | None = None) -> Interaction:
+    return Interaction(
+        id=message.message_sid,
+        participant=message.participant,
+        event_id=event_id,
+        direction="in",
+        kind="contribution",
+        text=message.body if text is None else text,
+        state="state-a",
+        at=message.received_at,
+    )
+
+
+def reply_to(message: InboundMessage) -> OutboundReply:
+    return OutboundReply(
+        id=f"{message.message_sid}-r1",
+        participant=message.participant,
+        text="Thank you.",
+        in_reply_to=message.message_sid,
+        created_at=message.received_at,
+    )
+
+
+def outcome_for(
+    previous: ParticipantSnapshot | None,
+    message: InboundMessage,
+    event_id: str | None = EVENT,
+    interactions: list[Interaction] | None = None,
+    with_reply: bool = True,
+) -> Outcome:
+    """What one message changes: the next snapshot version, its records, its reply."""
+    snapshot = (
+        previous.model_copy(deep=True)
+        if previous
+        else ParticipantSnapshot(participant=message.participant, state="state-a")
+    )
+    expected = snapshot.version
+    snapshot.version = expected + 1
+    touched = []
+    if event_id is not None:
+        membership = snapshot.events.setdefault(
+            event_id, Membership(joined_at=message.received_at, last_active_at=message.received_at)
+        )
+        membership.messages += 1
+        membership.last_active_at = message.received_at
+        snapshot.current_event_id = event_id
+        touched = [event_id]
+    return Outcome(
+        message_sid=message.message_sid,
+        snapshot=snapshot,
+        expected_version=expected,
+        interactions=[said(message, event_id)] if interactions is None else interactions,
+        replies=[reply_to(message)] if with_reply else [],
+        touched_events=touched,
+    )
+
+
+def deliver(store: Store, message: InboundMessage, event_id: str | None = EVENT) -> Outcome:
+    """Record, read, commit: one message as the engine handles it."""
+    store.record_inbound(message)
+    outcome = outcome_for(store.load_participant(message.participant), message, event_id)
+    store.commit(outcome)
+    return outcome
+
+
+def store_url(store: Store) -> str:
+    """The STORE_URL another process opens to reach the same data."""
+    if isinstance(store, SQLiteStore):
+        return f"sqlite:///{store.path}"
+    assert isinstance(store, FirestoreStore)
+    return f"firestore://{store.client.project}?prefix={store.prefix}"
+
+
+# inbox ------------------------------------------------------------------------------------
+
+
+def test_inbox_records_a_delivery_once_and_lists_pending_oldest_first(any_store):
+    later = inbound("SM-later", at=T0 + timedelta(minutes=5))
+    earlier = inbound("SM-earlier", participant=SAM, at=T0)
+    assert any_store.record_inbound(later) is True
+    assert any_store.record_inbound(earlier) is True
+    assert any_store.record_inbound(later.model_copy(update={"body": "changed"})) is False
+    assert any_store.inbound_status("SM-later") == "pending"
+    assert any_store.inbound_status("SM-unknown") is None
+    assert any_store.pending_inbound() == [earlier, later]
+    assert any_store.pending_inbound(limit=1) == [earlier]
+
+
+def test_one_delivery_recorded_concurrently_is_recorded_once(any_store):
+    message = inbound("SM-burst")
+    start = threading.Barrier(6)
+    results: list[bool] = []
+
+    def record() -> None:
+        start.wait()
+        results.append(any_store.record_inbound(message))
+
+    threads = [threading.Thread(target=record) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
+    assert any_store.pending_inbound() == [message]
+
+
+# the atomic commit ------------------------------------------------------------------------
+
+
+def test_a_commit_writes_snapshot_profile_interactions_outbox_and_marks_the_inbox(any_store):
+    message = inbound("SM-1")
+    outcome = deliver(any_store, message)
+    snapshot = any_store.load_participant(ALEX)
+    assert snapshot == outcome.snapshot
+    assert snapshot.version == 1
+    membership = snapshot.events[EVENT]
+    assert any_store.get_profile(EVENT, ALEX) == profile_document(EVENT, ALEX, membership)
+    assert any_store.get_profile(EVENT.lower(), ALEX) == profile_document(EVENT, ALEX, membership)
+    assert any_store.get_profile(OTHER_EVENT, ALEX) is None
+    assert list(any_store.iter_interactions(EVENT)) == outcome.interactions
+    assert any_store.get_reply("SM-1-r1") == reply_to(message)
+    assert any_store.pending_replies() == [reply_to(message)]
+    assert any_store.inbound_status("SM-1") == "done"
+    assert any_store.pending_inbound() == []
+
+
+def test_a_commit_updates_the_snapshot_and_profile_in_place(any_store):
+    deliver(any_store, inbound("SM-1"))
+    second = deliver(any_store, inbound("SM-2", at=T0 + timedelta(minutes=1)))
+    snapshot = any_store.load_participant(ALEX)
+    assert snapshot.version == 2
+    assert snapshot.events[EVENT].messages == 2
+    assert any_store.get_profile(EVENT, ALEX)["messages"] == 2
+    assert any_store.get_profile(EVENT, ALEX)["last_active_at"] == second.snapshot.events[EVENT].last_active_at.isoformat()
+    assert [i.id for i in any_store.iter_interactions(participant=ALEX)] == ["SM-1", "SM-2"]
+
+
+def test_a_stale_commit_writes_nothing_at_all(any_store):
+    deliver(any_store, inbound("SM-1"))
+    stale_base = any_store.load_participant(ALEX)
+    deliver(any_store, inbound("SM-2", at=T0 + timedelta(minutes=1)))
+    before = (any_store.load_participant(ALEX), any_store.get_profile(EVENT, ALEX))
+    late = inbound("SM-3", at=T0 + timedelta(minutes=2))
+    any_store.record_inbound(late)
+    with pytest.raises(VersionConflict):
+        any_store.commit(outcome_for(stale_base, late))
+    assert (any_store.load_participant(ALEX), any_store.get_profile(EVENT, ALEX)) == before
+    assert "SM-3" not in [i.id for i in any_store.iter_interactions()]
+    assert any_store.get_reply("SM-3-r1") is None
+    assert any_store.inbound_status("SM-3") == "pending"
+
+
+def test_creating_a_snapshot_that_exists_conflicts_and_writes_nothing(any_store):
+    deliver(any_store, inbound("SM-1"))
+    rival = inbound("SM-rival", at=T0 + timedelta(seconds=1))
+    any_store.record_inbound(rival)
+    with pytest.raises(VersionConflict):
+        any_store.commit(outcome_for(None, rival, event_id=OTHER_EVENT))
+    assert any_store.load_participant(ALEX).version == 1
+    assert any_store.get_profile(OTHER_EVENT, ALEX) is None
+    assert any_store.get_reply("SM-rival-r1") is None
+    assert any_store.inbound_status("SM-rival") == "pending"
+
+
+def test_of_two_workers_committing_from_one_read_exactly_one_wins(any_store):
+    """Two threads, each with its own store connection (as two workers have), race."""
+    deliver(any_store, inbound("SM-1"))
+    messages = [inbound(f"SM-race-{n}", at=T0 + timedelta(minutes=n + 1)) for n in range(2)]
+    read = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def work(message: InboundMessage) -> None:
+        worker = open_store(store_url(any_store))
+        worker.record_inbound(message)
+        outcome = outcome_for(worker.load_participant(ALEX), message)
+        read.wait()
+        try:
+            worker.commit(outcome)
+            results[message.message_sid] = "committed"
+        except VersionConflict:
+            results[message.message_sid] = "conflict"
+        finally:
+            worker.close()
+
+    threads = [threading.Thread(target=work, args=(message,)) for message in messages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results.values()) == ["committed", "conflict"]
+    loser = next(message for message in messages if results[message.message_sid] == "conflict")
+    assert any_store.inbound_status(loser.message_sid) == "pending"
+    assert any_store.get_reply(f"{loser.message_sid}-r1") is None
+    # the loser runs again from a fresh read, and both updates are kept
+    any_store.commit(outcome_for(any_store.load_participant(ALEX), loser))
+    snapshot = any_store.load_participant(ALEX)
+    assert (snapshot.version, snapshot.events[EVENT].messages) == (3, 3)
+
+
+def test_a_store_that_did_not_read_the_snapshot_still_checks_its_version(any_store):
+    deliver(any_store, inbound("SM-1"))
+    deliver(any_store, inbound("SM-2", at=T0 + timedelta(minutes=1)))
+    stale = outcome_for(any_store.load_participant(ALEX), inbound("SM-3"))
+    stale.expected_version, stale.snapshot.version = 1, 2
+    fresh = outcome_for(any_store.load_participant(ALEX), inbound("SM-4"))
+    other = open_store(store_url(any_store))
+    try:
+        with pytest.raises(VersionConflict):
+            other.commit(stale)
+        other.commit(fresh)
+    finally:
+        other.close()
+    assert any_store.load_participant(ALEX) == fresh.snapshot
+
+
+def _process_share(url: str, messages: list[str], ready: multiprocessing.synchronize.Barrier) -> None:
+    """A second worker process: its own store connection and engine, the same participant."""
+    store = open_store(url)
+    engine = make_engine(store)
+    ready.wait(timeout=120)
+    for message in messages:
+        engine.process(InboundMessage.model_validate_json(message))
+    store.close()
+
+
+def test_two_processes_on_one_participant_lose_no_update(any_store):
+    chat = Conversation(make_engine(any_store))
+    chat.send("QUIET-ROOM")
+    joined = chat.snapshot
+    messages = [chat.message(f"thought {n}") for n in range(12)]
+    for message in messages:
+        any_store.record_inbound(message)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(2)
+    shares = [[m.model_dump_json() for m in messages[i::2]] for i in range(2)]
+    workers = [
+        context.Process(target=_process_share, args=(store_url(any_store), share, ready)) for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=180)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    snapshot = any_store.load_participant(chat.participant)
+    assert snapshot.version == joined.version + 12
+    assert snapshot.events["QUIET-ROOM"].messages == joined.events["QUIET-ROOM"].messages + 12
+    stored = {i.id for i in any_store.iter_interactions("QUIET-ROOM", participant=chat.participant)}
+    assert {m.message_sid for m in messages} <= stored
+    assert any_store.pending_inbound() == []
+
+
+# interactions -----------------------------------------------------------------------------
+
+
+def test_interactions_stream_in_commit_order_with_filters(any_store):
+    # received times deliberately out of commit order: the stream follows commits
+    first = deliver(any_store, inbound("SM-a", at=T0 + timedelta(minutes=10)), event_id=None)
+    deliver(any_store, inbound("SM-b", participant=SAM, at=T0 + timedelta(minutes=1)))
+    deliver(any_store, inbound("SM-c", at=T0 + timedelta(minutes=5)))
+    deliver(any_store, inbound("SM-d", at=T0 + timedelta(minutes=20)), event_id=OTHER_EVENT)
+    deliver(any_store, inbound("SM-e", participant=SAM, at=T0 + timedelta(minutes=2)))
+    ids = lambda stream: [interaction.id for interaction in stream]  # noqa: E731
+    assert ids(any_store.iter_interactions()) == ["SM-a", "SM-b", "SM-c", "SM-d", "SM-e"]
+    assert ids(any_store.iter_interactions(EVENT)) == ["SM-b", "SM-c", "SM-e"]
+    assert ids(any_store.iter_interactions("climate24")) == ["SM-b", "SM-c", "SM-e"]
+    assert ids(any_store.iter_interactions(participant=ALEX)) == ["SM-a", "SM-c", "SM-d"]
+    assert ids(any_store.iter_interactions(EVENT, participant=SAM)) == ["SM-b", "SM-e"]
+    window = dict(since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=20))
+    assert ids(any_store.iter_interactions(**window)) == ["SM-a", "SM-c", "SM-e"]
+    assert list(any_store.iter_interactions(participant=ALEX))[0] == first.interactions[0]
+
+
+def test_interactions_of_one_commit_keep_their_order(any_store):
+    message = inbound("SM-1")
+    outs = [
+        Interaction(id=f"SM-1-r{n}", participant=ALEX, event_id=EVENT, direction="out", kind="reply",
+                    text=f"reply {n}", state="state-a", at=T0)
+        for n in range(1, 13)
+    ]
+    records = [said(message, EVENT), *outs]
+    any_store.record_inbound(message)
+    any_store.commit(outcome_for(None, message, interactions=records))
+    assert list(any_store.iter_interactions(EVENT)) == records
+
+
+def test_a_transcript_is_filled_in_later(any_store):
+    deliver(any_store, inbound("SM-voice", body=""))
+    assert any_store.save_transcript("SM-voice", "the buses are late", "whisper-1", "en") is True
+    assert any_store.save_transcript("SM-nothing", "text", None, None) is False
+    stored = next(iter(any_store.iter_interactions(EVENT)))
+    assert (stored.transcript, stored.transcription_model, stored.transcript_language) == (
+        "the buses are late", "whisper-1", "en",
+    )
+
+
+def seed_interactions(store: Store, count: int, per_commit: int = 400) -> None:
+    """`count` listening messages of one participant, many per commit (Firestore: 500 writes)."""
+    snapshot = None
+    for start in range(0, count, per_commit):
+        records = [
+            said(inbound(f"SM{n:08d}", at=T0 + timedelta(seconds=n)), EVENT, text=f"thought number {n}")
+            for n in range(start, min(start + per_commit, count))
+        ]
+        outcome = outcome_for(snapshot, inbound(f"SM-batch-{start}"), interactions=records, with_reply=False)
+        store.commit(outcome)
+        snapshot = outcome.snapshot
+
+
+def test_ten_thousand_interactions_export_as_a_stream(any_store):
+    seed_interactions(any_store, 10_000)
+    started = time.monotonic()
+    tracemalloc.start()
+    try:
+        count, expected_id = 0, None
+        for count, interaction in enumerate(any_store.iter_interactions(EVENT), start=1):
+            expected_id = f"SM{count - 1:08d}"
+            assert interaction.id == expected_id
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+    assert count == 10_000
+    # Holding all 10,000 at once peaks at 14 MB (SQLite) to 19 MB (Firestore); a stream
+    # holds one page: 1.4 MB and 3.2 MB when measured.
+    assert peak < 6 * 1024 * 1024, f"exporting held {peak / 1e6:.1f} MB"
+    assert elapsed < 60, f"exporting took {elapsed:.1f} s"
+
+
+# outbox -----------------------------------------------------------------------------------
+
+
+def test_replies_move_through_their_statuses(any_store):
+    message = inbound("SM-1")
+    deliver(any_store, message)
+    any_store.update_reply("SM-1-r1", "sent", provider_sid="SMprovider1")
+    reply = any_store.get_reply("SM-1-r1")
+    assert (reply.status, reply.provider_sid, reply.attempts) == ("sent", "SMprovider1", 1)
+    assert any_store.pending_replies() == []
+    assert any_store.update_reply_by_provider_sid("SMprovider1", "failed", error="63016") is True
+    assert any_store.update_reply_by_provider_sid("SMunknown", "delivered") is False
+    reply = any_store.get_reply("SM-1-r1")
+    assert (reply.status, reply.error, reply.attempts) == ("failed", "63016", 1)
+    any_store.update_reply("SM-missing", "sent")
+    assert any_store.get_reply("SM-missing") is None
+
+
+# events -----------------------------------------------------------------------------------
+
+
+def test_events_are_found_without_regard_to_case(any_store):
+    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM", "TOWNHALL"]
+    assert any_store.get_event("climate24").event_name == "Climate Assembly"
+    assert any_store.get_event("NOPE") is None
+    changed = any_store.get_event(EVENT).model_copy(update={"event_name": "Climate Assembly 2"})
+    any_store.put_event(changed)
+    assert any_store.get_event("Climate24").event_name == "Climate Assembly 2"
+    assert len(any_store.list_events()) == 4
+    assert any_store.delete_event("townhall") is True
+    assert any_store.delete_event("townhall") is False
+    assert any_store.get_event(OTHER_EVENT) is None
+    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM"]
+
+
+# privacy ----------------------------------------------------------------------------------
+
+
+def test_forgetting_a_participant_removes_them_everywhere_and_no_one_else(any_store):
+    deliver(any_store, inbound("SM-1", body="before any event"), event_id=None)
+    deliver(any_store, inbound("SM-2", at=T0 + timedelta(minutes=1)))
+    deliver(any_store, inbound("SM-3", at=T0 + timedelta(minutes=2)), event_id=OTHER_EVENT)
+    deliver(any_store, inbound("SM-sam", participant=SAM, at=T0 + timedelta(minutes=3)))
+    any_store.record_inbound(inbound("SM-4", at=T0 + timedelta(minutes=4)))
+    removed = any_store.forget_participant(ALEX)
+    assert removed == {
+        "user_event_tracking": 1, "event_participants": 2, "interactions": 3, "inbox": 4, "outbox": 3,
+    }
+    assert any_store.load_participant(ALEX) is None
+    assert any_store.get_profile(EVENT, ALEX) is None and any_store.get_profile(OTHER_EVENT, ALEX) is None
+    assert list(any_store.iter_interactions(participant=ALEX)) == []
+    assert any_store.inbound_status("SM-4") is None and any_store.get_reply("SM-2-r1") is None
+    assert [i.id for i in any_store.iter_interactions()] == ["SM-sam"]
+    assert any_store.get_profile(EVENT, SAM) is not None
+    assert any_store.forget_participant(ALEX) == dict.fromkeys(removed, 0)
+
+
+def test_ping_answers(any_store):
+    any_store.ping()
+
+
+# Firestore's own data ---------------------------------------------------------------------
+
+
+def test_an_info_document_of_the_original_tools_loads(firestore_store):
+    original = {
+        "event_name": "Harbour Consultation",
+        "event_location": None,
+        "welcome_message": "Welcome!",
+        "extraction_settings": {"age_extraction": True, "region_extraction": None},
+        "created_by": "admin-console",
+    }
+    firestore_store.client.collection("AOI_Harbour7").document("info").set(original)
+    event = firestore_store.get_event("HARBOUR7")
+    assert event == EventConfig(
+        event_id="Harbour7", event_name="Harbour Consultation", welcome_message="Welcome!",
+        extraction_settings={"age_extraction": True},
+    )
+    assert event.extraction_settings.enabled("name") and not event.extraction_settings.enabled("region")
+    assert "Harbour7" in [event.event_id for event in firestore_store.list_events()]
+
+
+def test_a_profile_of_the_original_tools_keeps_its_fields(firestore_store):
+    profile = firestore_store.client.collection("AOI_CLIMATE24").document(ALEX)
+    profile.set({"name": "Alex", "interactions": [{"message": "from the old bot"}]})
+    deliver(firestore_store, inbound("SM-1"))
+    stored = profile.get().to_dict()
+    assert stored["interactions"] == [{"message": "from the old bot"}]
+    assert stored["messages"] == 1
+
+
+def test_the_collection_prefix_is_configurable(firestore_store):
+    store = open_store(f"firestore://{firestore_store.client.project}?prefix=EVT_")
+    store.put_event(EventConfig(event_id="PIER", event_name="Pier"))
+    assert store.client.collection("EVT_PIER").document("info").get().exists
+    assert [event.event_id for event in store.list_events()] == ["PIER"]
+    assert firestore_store.get_event("PIER") is None
+    store.close()
+
+
+def _service_account_json(project: str) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return json.dumps({
+        "type": "service_account", "project_id": project, "private_key_id": "k1", "private_key": pem,
+        "client_email": f"listener@{project}.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    })
+
+
+def test_firebase_credentials_are_a_json_document_or_a_path(tmp_path):
+    document = _service_account_json("harbour-prod")
+    path = tmp_path / "service-account.json"
+    path.write_text(document)
+    for source in (document, str(path)):
+        settings = Settings(FIREBASE_CREDENTIALS=source, FIRESTORE_EMULATOR_HOST=None, GOOGLE_CLOUD_PROJECT=None)
+        store = open_store("firestore://?prefix=AOI_", settings)
+        assert store.client.project == "harbour-prod"
+    with pytest.raises(StoreError, match="FIREBASE_CREDENTIALS"):
+        open_store("firestore://p", Settings(FIREBASE_CREDENTIALS="{not json", FIRESTORE_EMULATOR_HOST=None))
