@@ -64,6 +64,11 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend([(status, code)] * count)
 
+    def recover(self) -> None:
+        """Forget the failures still planned: the next sends succeed."""
+        with self._lock:
+            self._failures.clear()
+
     def add_media(self, data: bytes, content_type: str, hang: bool = False) -> str:
         """Serve `data`; the URL a webhook's MediaUrl0 would carry."""
         media_sid = "ME" + uuid.uuid4().hex

@@ -6,13 +6,19 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up on a held-back answer is expected here, not an error."""
+
+
 class LocalServer:
     """Serves `handler_class` on a free loopback port until `stop()`; handlers reach the
     fake that owns the server as `self.server.owner`."""
 
     def __init__(self, handler_class: type[BaseHTTPRequestHandler], owner: object) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), handler_class)
         self.httpd.owner = owner
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
