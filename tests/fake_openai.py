@@ -114,7 +114,7 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     # script ------------------------------------------------------------------------------
 
@@ -194,8 +194,9 @@ class FakeOpenAI:
         if request.file is None:
             return _json(400, {"error": {"message": "file is required", "type": "invalid_request_error"}})
         filename, _, audio = request.file
-        # The API identifies the container by the file name's extension and its bytes.
-        if not filename.lower().endswith(".ogg") or not audio.startswith(b"OggS"):
+        # The API identifies the container by the file name's extension and its bytes;
+        # this fake takes only what WhatsApp sends, Opus in Ogg.
+        if not filename.lower().endswith(".ogg") or not audio.startswith(b"OggS") or b"OpusHead" not in audio[:512]:
             return _json(400, {"error": {"message": "Invalid file format.", "type": "invalid_request_error"}})
         known = self.transcripts.get(hashlib.sha256(audio).hexdigest())
         if known is None:

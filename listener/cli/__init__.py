@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from listener.cli import chat, events, flow, serve
+from listener.cli import chat, events, flow, serve, transcribe
 from listener.cli.common import CommandError
 from listener.errors import describe_validation_error
 from listener.graph import FlowError
 from listener.store import StoreError
 
-COMMAND_MODULES = (chat, events, flow, serve)
+COMMAND_MODULES = (chat, events, flow, serve, transcribe)
 
 
 def build_parser() -> argparse.ArgumentParser:
