@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -16,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from harness import Conversation, make_engine
+from harness import ROOT, Conversation, make_engine
 from listener.config import Settings
 from listener.models import (
     EventConfig,
@@ -496,3 +499,19 @@ def test_firebase_credentials_are_a_json_document_or_a_path(tmp_path):
         assert store.client.project == "harbour-prod"
     with pytest.raises(StoreError, match="FIREBASE_CREDENTIALS"):
         open_store("firestore://p", Settings(FIREBASE_CREDENTIALS="{not json", FIRESTORE_EMULATOR_HOST=None))
+
+
+def test_a_listening_message_costs_one_read_and_one_commit(firestore_emulator):
+    """The figures README.md quotes, from the benchmark, on both stores."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "store_cost.py"), "--json", "--listening", "5", "--export", "0"],
+        capture_output=True, text=True, timeout=180, check=True,
+        env={**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_emulator},
+    )
+    figures = json.loads(result.stdout)
+    assert set(figures) == {"sqlite", "firestore emulator"}
+    for store in figures.values():
+        listening = store["per message"]["listening"]
+        warm_onboarding = store["per message"]["onboarding, next participant (warm event cache)"]
+        assert (listening["reads"], listening["inbox_creates"], listening["commits"]) == (1.0, 1.0, 1.0)
+        assert (warm_onboarding["reads"], warm_onboarding["commits"]) == (1.0, 1.0)
