@@ -186,6 +186,18 @@ def test_a_commit_updates_the_snapshot_and_profile_in_place(any_store):
     assert [i.id for i in any_store.iter_interactions(participant=ALEX)] == ["SM-1", "SM-2"]
 
 
+def test_a_commit_replaces_values_the_snapshot_no_longer_holds(any_store):
+    message = inbound("SM-1")
+    parked = outcome_for(None, message)
+    parked.snapshot.pending = {"parked": {"sid": "SM-0", "text": "later"}, "event_change": "TOWNHALL"}
+    any_store.record_inbound(message)
+    any_store.commit(parked)
+    cleared = outcome_for(any_store.load_participant(ALEX), inbound("SM-2", at=T0 + timedelta(minutes=1)))
+    cleared.snapshot.pending = {"parked": {"sid": "SM-0"}}
+    any_store.commit(cleared)
+    assert any_store.load_participant(ALEX).pending == {"parked": {"sid": "SM-0"}}
+
+
 def test_a_stale_commit_writes_nothing_at_all(any_store):
     deliver(any_store, inbound("SM-1"))
     stale_base = any_store.load_participant(ALEX)
@@ -303,6 +315,10 @@ def test_two_processes_on_one_participant_lose_no_update(any_store):
 # interactions -----------------------------------------------------------------------------
 
 
+def ids(stream) -> list[str]:
+    return [interaction.id for interaction in stream]
+
+
 def test_interactions_stream_in_commit_order_with_filters(any_store):
     # received times deliberately out of commit order: the stream follows commits
     first = deliver(any_store, inbound("SM-a", at=T0 + timedelta(minutes=10)), event_id=None)
@@ -310,7 +326,6 @@ def test_interactions_stream_in_commit_order_with_filters(any_store):
     deliver(any_store, inbound("SM-c", at=T0 + timedelta(minutes=5)))
     deliver(any_store, inbound("SM-d", at=T0 + timedelta(minutes=20)), event_id=OTHER_EVENT)
     deliver(any_store, inbound("SM-e", participant=SAM, at=T0 + timedelta(minutes=2)))
-    ids = lambda stream: [interaction.id for interaction in stream]  # noqa: E731
     assert ids(any_store.iter_interactions()) == ["SM-a", "SM-b", "SM-c", "SM-d", "SM-e"]
     assert ids(any_store.iter_interactions(EVENT)) == ["SM-b", "SM-c", "SM-e"]
     assert ids(any_store.iter_interactions("climate24")) == ["SM-b", "SM-c", "SM-e"]
