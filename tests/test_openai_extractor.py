@@ -61,6 +61,8 @@ def test_a_value_the_rules_reject_is_never_kept(fake):
     extractor = extractor_for(fake)
     assert extractor.age("I am one hundred and thirty").status == "not_found"
     assert extractor.region("12345").status == "not_found"
+    assert extractor.age("I am one hundred and thirty").status == "not_found"  # settled: not asked again
+    assert len(fake.chat_requests()) == 2
 
 
 def test_a_slow_model_times_out_and_the_rules_answer(fake):

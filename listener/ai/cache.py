@@ -44,5 +44,3 @@ class AnswerCache(Generic[T]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._items)

@@ -69,66 +69,80 @@ class OpenAIExtractor:
             return None
         return message.parsed
 
-    def _cached(self, key: Hashable, compute: Callable[[], Extraction | None], fallback: Callable[[], Extraction]) -> Extraction:
-        """The model's reading of these words, asked once; the rules' when there is none.
+    def _read(
+        self,
+        key: Hashable,
+        ask: Callable[[], A | None],
+        accept: Callable[[A], Extraction | None],
+        fallback: Callable[[], Extraction],
+    ) -> Extraction:
+        """The model's answer as `accept` validates it, asked once for these words.
 
-        Only model answers are kept: after an outage the same words are asked again.
+        The rules' reading (`fallback`) replaces an answer `accept` rejects, and is the
+        reading while the model gives no usable answer; only the latter is not cached, so
+        the same words are asked again after an outage.
         """
-        found = self.cache.get(key)
-        if found is None:
-            found = compute()
-            if found is None:
-                return fallback()
-            self.cache.put(key, found)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        answer = ask()
+        if answer is None:
+            return fallback()
+        found = accept(answer) or fallback()
+        self.cache.put(key, found)
         return found
 
     # profile fields ----------------------------------------------------------------------
 
     def name(self, text: str) -> Extraction:
-        def ask() -> Extraction | None:
-            answer = self._ask(NameAnswer, prompts.extraction("name"), text)
-            if answer is None or answer.status != "found":
-                return _status_only(answer)
-            checked = self.rules.validate_name((answer.name or "").strip(), text)
-            return checked if checked.ok else None
+        def accept(answer: NameAnswer) -> Extraction | None:
+            if answer.status != "found":
+                return _status(answer.status)
+            return _valid(self.rules.validate_name((answer.name or "").strip(), text))
 
-        return self._cached(("name", text), ask, lambda: self.rules.name(text))
+        return self._read(
+            ("name", text), lambda: self._ask(NameAnswer, prompts.extraction("name"), text), accept,
+            lambda: self.rules.name(text),
+        )
 
     def age(self, text: str) -> Extraction:
-        def ask() -> Extraction | None:
-            answer = self._ask(AgeAnswer, prompts.extraction("age"), text)
-            if answer is None or answer.status != "found":
-                return _status_only(answer)
+        def accept(answer: AgeAnswer) -> Extraction | None:
+            if answer.status != "found":
+                return _status(answer.status)
             if answer.age is None:
                 return None
             checked = self.rules.age(str(answer.age))
             return checked if checked.ok and checked.value == answer.age else None
 
-        return self._cached(("age", text), ask, lambda: self.rules.age(text))
+        return self._read(
+            ("age", text), lambda: self._ask(AgeAnswer, prompts.extraction("age"), text), accept,
+            lambda: self.rules.age(text),
+        )
 
     def gender(self, text: str) -> Extraction:
-        def ask() -> Extraction | None:
-            answer = self._ask(GenderAnswer, prompts.extraction("gender"), text)
-            if answer is None:
-                return None
+        def accept(answer: GenderAnswer) -> Extraction | None:
             if answer.status == "declined":
-                # The rules' reading of a refusal: it is an answer, "prefer not to say".
+                # As the rules read a refusal: an answer, "prefer not to say".
                 return self.rules.gender("prefer not to say")
             if answer.status == "not_found":
                 return Extraction.not_found()
             return Extraction.found(answer.gender) if answer.gender else None
 
-        return self._cached(("gender", text), ask, lambda: self.rules.gender(text))
+        return self._read(
+            ("gender", text), lambda: self._ask(GenderAnswer, prompts.extraction("gender"), text), accept,
+            lambda: self.rules.gender(text),
+        )
 
     def region(self, text: str) -> Extraction:
-        def ask() -> Extraction | None:
-            answer = self._ask(RegionAnswer, prompts.extraction("region"), text)
-            if answer is None or answer.status != "found":
-                return _status_only(answer)
-            checked = self.rules.region((answer.region or "").strip())
-            return checked if checked.ok else None
+        def accept(answer: RegionAnswer) -> Extraction | None:
+            if answer.status != "found":
+                return _status(answer.status)
+            return _valid(self.rules.region((answer.region or "").strip()))
 
-        return self._cached(("region", text), ask, lambda: self.rules.region(text))
+        return self._read(
+            ("region", text), lambda: self._ask(RegionAnswer, prompts.extraction("region"), text), accept,
+            lambda: self.rules.region(text),
+        )
 
     # events and confirmations ------------------------------------------------------------
 
@@ -140,12 +154,13 @@ class OpenAIExtractor:
         candidates = event_candidates(text, known_ids)
         if not candidates:
             return exact
-
-        def ask() -> Extraction | None:
-            answer = self._ask(PickAnswer, prompts.pick_event(candidates), text)
-            return _picked(answer, {c.casefold(): c for c in candidates})
-
-        return self._cached(("event_id", text, tuple(candidates)), ask, lambda: exact)
+        allowed = {candidate.casefold(): candidate for candidate in candidates}
+        return self._read(
+            ("event_id", text, tuple(candidates)),
+            lambda: self._ask(PickAnswer, prompts.pick_event(candidates), text),
+            lambda answer: _picked(answer, allowed),
+            lambda: exact,
+        )
 
     def choice(self, text: str, options: Sequence[Choice]) -> Extraction:
         by_rules = self.rules.choice(text, options)
@@ -153,40 +168,38 @@ class OpenAIExtractor:
             return by_rules
         allowed = {option.event_id.casefold(): option.event_id for option in options}
         allowed.update({str(option.number): option.event_id for option in options})
-
-        def ask() -> Extraction | None:
-            return _picked(self._ask(PickAnswer, prompts.pick_option(options), text), allowed)
-
-        key = ("choice", text, tuple((o.number, o.event_id, o.name) for o in options))
-        return self._cached(key, ask, lambda: by_rules)
+        return self._read(
+            ("choice", text, tuple((option.number, option.event_id, option.name) for option in options)),
+            lambda: self._ask(PickAnswer, prompts.pick_option(options), text),
+            lambda answer: _picked(answer, allowed),
+            lambda: by_rules,
+        )
 
     def yes_no(self, text: str) -> Extraction:
         by_rules = self.rules.yes_no(text)
         if by_rules.ok or not text.strip():
             return by_rules
 
-        def ask() -> Extraction | None:
-            answer = self._ask(YesNoAnswer, prompts.yes_no(), text)
-            if answer is None or answer.status != "found":
-                return _status_only(answer)
+        def accept(answer: YesNoAnswer) -> Extraction | None:
+            if answer.status != "found":
+                return Extraction.not_found()
             return Extraction.found(answer.yes) if answer.yes is not None else None
 
-        return self._cached(("yes_no", text), ask, lambda: by_rules)
+        return self._read(("yes_no", text), lambda: self._ask(YesNoAnswer, prompts.yes_no(), text), accept, lambda: by_rules)
 
 
-def _status_only(answer: NameAnswer | AgeAnswer | RegionAnswer | YesNoAnswer | None) -> Extraction | None:
-    """A 'not found' or 'declined' answer as it is; None (use the rules) when there was none."""
-    if answer is None:
-        return None
-    return Extraction.declined() if answer.status == "declined" else Extraction.not_found()
+def _status(status: str) -> Extraction:
+    """A 'not found' or 'declined' answer as it is."""
+    return Extraction.declined() if status == "declined" else Extraction.not_found()
 
 
-def _picked(answer: PickAnswer | None, allowed: dict[str, str]) -> Extraction | None:
+def _valid(checked: Extraction) -> Extraction | None:
+    return checked if checked.ok else None
+
+
+def _picked(answer: PickAnswer, allowed: dict[str, str]) -> Extraction | None:
     """The option the model picked, if it is one of those offered."""
-    if answer is None:
-        return None
     if answer.status == "not_found":
         return Extraction.not_found()
     chosen = allowed.get((answer.pick or "").strip().casefold())
     return Extraction.found(chosen) if chosen else None
-
