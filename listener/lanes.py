@@ -50,11 +50,6 @@ class OrderedLanes:
             del self._queues[key]
             del self._tasks[key]
 
-    @property
-    def busy(self) -> int:
-        """How many lanes have work."""
-        return len(self._tasks)
-
     async def drain(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for every lane to finish; True when all did."""
         loop = asyncio.get_running_loop()

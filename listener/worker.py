@@ -178,7 +178,3 @@ class Worker:
             log.warning("stopping with work in progress; it stays pending for the next start")
         await self._processing.cancel()
         await self._sending.cancel()
-
-    @property
-    def idle(self) -> bool:
-        return not (self._processing.busy or self._sending.busy)

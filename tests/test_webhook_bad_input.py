@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from webhook_support import app_server, db_path, fake_twilio, message_form, signature, start_app, wait_for  # noqa: F401
+from webhook_support import app_server, db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
 
 PARTICIPANT = "+15550006666"
 SID = "SM" + "f" * 32
