@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from listener.config import Settings
@@ -70,3 +74,13 @@ def test_production_refuses_to_run_without_signature_checks():
         check_settings(Settings(**{**base, "twilio_auth_token": None}))
     warnings = check_settings(Settings(environment="development", twilio_auth_token="t", twilio_validate_signature=False))
     assert any("NOT checked" in warning for warning in warnings)
+
+
+def test_listener_serve_refuses_production_without_a_token_in_one_line(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TWILIO_")}
+    env.update(ENVIRONMENT="production", STORE_URL=f"sqlite:///{tmp_path}/listener.db")
+    done = subprocess.run([sys.executable, "-m", "listener.cli", "serve", "--port", "0"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("listener: ENVIRONMENT is production")
+    assert len(done.stderr.strip().splitlines()) == 1
