@@ -25,9 +25,9 @@ def _load(path: Path) -> dict:
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
-def test_conversation_script(path: Path, store) -> None:
-    script = _load(path)
-    run_script(script, store)
+def test_conversation_script(path: Path, any_store) -> None:
+    """Every script, on SQLite and on Firestore (the emulator)."""
+    run_script(_load(path), any_store)
 
 
 def run_script(script: dict, store) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from harness import Clock, Conversation, fixture_events, make_engine, shipped_flow
 from listener.models import Media
+from listener.store import open_store
 from listener.store.sqlite import SQLiteStore
 
 PARTICIPANTS = ("+15550100001", "+15550100002")
@@ -44,10 +46,12 @@ MAX_REPLIES_PER_MESSAGE = 3
 
 
 class ConversationMachine(RuleBasedStateMachine):
+    """The engine on SQLite; `FirestoreConversationMachine` runs the same rules on Firestore."""
+
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="listener-prop-"))
-        self.store = SQLiteStore(self.folder / "listener.db")
+        self.store = self.open_store()
         self.events = fixture_events()
         for event in self.events.values():
             self.store.put_event(event)
@@ -58,6 +62,10 @@ class ConversationMachine(RuleBasedStateMachine):
         self.last: dict[str, object] = {}
         self.states = set(shipped_flow().graph.states)
         self.waiting_states = {n for n, s in shipped_flow().graph.states.items() if not s.routing}
+
+    def open_store(self):
+        """A store on this run's data; called again to see what a fresh load sees."""
+        return SQLiteStore(self.folder / "listener.db")
 
     def teardown(self) -> None:
         self.store.close()
@@ -152,7 +160,7 @@ class ConversationMachine(RuleBasedStateMachine):
 
     @invariant()
     def persisted_state_is_a_waiting_state_a_fresh_load_agrees_with(self):
-        fresh = SQLiteStore(self.folder / "listener.db")
+        fresh = self.open_store()
         try:
             for number in self.sent:
                 snapshot = self.store.load_participant(number)
@@ -177,3 +185,24 @@ TestConversationProperties.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+class FirestoreConversationMachine(ConversationMachine):
+    """The same rules and invariants on Firestore, each run in a project of its own."""
+
+    def open_store(self):
+        if not hasattr(self, "project"):
+            self.project = f"listener-prop-{uuid.uuid4().hex[:12]}"
+        return open_store(f"firestore://{self.project}")
+
+
+def test_properties_on_firestore(firestore_emulator):
+    run_state_machine_as_test(
+        FirestoreConversationMachine,
+        settings=settings(
+            max_examples=12,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
