@@ -6,34 +6,42 @@ shipped graph, and builds the Outcome to commit. The baseline is raw `transition
 the same trigger from the same state on a bare model of a machine built from the same
 graph with no callbacks. No store I/O is timed: this is the cost the engine adds.
 
+Three figures come from one interleaved loop, so they see the same machine noise:
+
+* raw: `machine.events["message"].trigger(bare_model)`, the baseline;
+* bind + fire: `Turn(...)` and `Flow.run` (trigger chosen, guards, the acknowledgement
+  action with its reply and interaction records);
+* full step: `Engine.step`, the above plus the snapshot bookkeeping and the `Outcome`.
+
+Every message is 30 s after the participant's last one, so each takes the same path (a
+listening message, no return-after-silence check firing).
+
 Run: python bench/engine_step.py [--messages N]
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from transitions import Machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from figures import machine_line, percentile  # noqa: E402
 from harness import Conversation, fixture_events, make_engine, shipped_flow  # noqa: E402
 from listener.events import EventDirectory  # noqa: E402
 from listener.store.sqlite import SQLiteStore  # noqa: E402
+from listener.turn import Turn  # noqa: E402
 
 
-def percentile(samples: list[int], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] / 1000
-
-
-def raw_machine():
+def raw_machine() -> Machine:
     """The graph's states and unguarded transitions, no callbacks: `transitions` alone.
 
     For a listening message that is the same internal transition the engine takes.
@@ -46,6 +54,11 @@ def raw_machine():
         for source in graph.expand_sources(transition):
             machine.add_transition(transition.trigger, source, transition.dest)
     return machine
+
+
+def line(label: str, samples: list[int]) -> str:
+    median = statistics.median(samples) / 1000
+    return f"{label:<28}: median {median:7.2f} us   p99 {percentile(samples, 0.99) / 1000:7.2f} us"
 
 
 def main() -> None:
@@ -64,6 +77,8 @@ def main() -> None:
     snapshot = chat.snapshot
     listening_state = snapshot.state
     messages = [chat.message(f"thought number {n}") for n in range(args.messages)]
+    for message in messages:
+        message.received_at = snapshot.last_message_at + timedelta(seconds=30)
 
     class Bare:
         state = listening_state
@@ -71,21 +86,32 @@ def main() -> None:
     machine = raw_machine()
     event = machine.events["message"]
     bare = Bare()
+    flow, services = engine.flow, engine.services
 
-    engine_ns, raw_ns = [], []
-    for message in messages:  # interleaved, so both see the same machine noise
+    raw_ns: list[int] = []
+    fire_ns: list[int] = []
+    step_ns: list[int] = []
+    for message in messages:  # interleaved, so all three see the same machine noise
         start = time.perf_counter_ns()
         event.trigger(bare)
         raw_ns.append(time.perf_counter_ns() - start)
+        working = snapshot.model_copy()
         start = time.perf_counter_ns()
-        engine.step(snapshot.model_copy(), message)
-        engine_ns.append(time.perf_counter_ns() - start)
+        flow.run(Turn(flow, services, working, message))
+        fire_ns.append(time.perf_counter_ns() - start)
+        working = snapshot.model_copy()
+        start = time.perf_counter_ns()
+        engine.step(working, message)
+        step_ns.append(time.perf_counter_ns() - start)
 
-    raw_median, engine_median = statistics.median(raw_ns) / 1000, statistics.median(engine_ns) / 1000
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, {args.messages} listening messages")
-    print(f"raw transitions trigger : median {raw_median:7.2f} us   p99 {percentile(raw_ns, 0.99):7.2f} us")
-    print(f"engine step (full)      : median {engine_median:7.2f} us   p99 {percentile(engine_ns, 0.99):7.2f} us")
-    print(f"ratio engine/raw (median): {engine_median / raw_median:.1f}x")
+    raw = statistics.median(raw_ns)
+    print(machine_line())
+    print(f"{args.messages} listening messages, each timed three ways in one interleaved loop")
+    print(line("raw transitions trigger", raw_ns))
+    print(line("engine bind + fire", fire_ns))
+    print(line("engine full step (Outcome)", step_ns))
+    print(f"ratio bind+fire / raw (median) : {statistics.median(fire_ns) / raw:.1f}x")
+    print(f"ratio full step / raw (median) : {statistics.median(step_ns) / raw:.1f}x")
 
 
 if __name__ == "__main__":

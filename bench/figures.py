@@ -1,0 +1,41 @@
+"""What every benchmark prints the same way: the machine it ran on, percentiles, memory."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+
+
+def percentile(samples: list[int] | list[float], fraction: float) -> float:
+    """The sample below which `fraction` of the samples fall (nearest rank)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def machine_line() -> str:
+    """CPU model, core count and Python: figures mean little without them."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for row in cpuinfo:
+                if row.startswith("model name"):
+                    model = row.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"machine: {model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident memory of a process now, from /proc (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        for row in status:
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc status")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
