@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=6, ge=1, validation_alias="SEND_MAX_ATTEMPTS")
     send_retry_base_seconds: float = Field(default=1.0, ge=0, validation_alias="SEND_RETRY_BASE_SECONDS")
     send_retry_max_seconds: float = Field(default=60.0, ge=0, validation_alias="SEND_RETRY_MAX_SECONDS")
+    # how long a sender's claim on a reply lasts; renewed before each attempt, so it must
+    # outlast one attempt's timeout plus one backoff: only a crashed sender's claim expires
+    send_claim_seconds: float = Field(default=120.0, gt=0, validation_alias="SEND_CLAIM_SECONDS")
     # Pending inbox and outbox items older than the grace period are picked up again
     # (after a crash) on start and then every interval.
     recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")

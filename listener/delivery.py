@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ class RetryPolicy:
     attempts: int
     base_seconds: float
     max_seconds: float
+    claim_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
@@ -36,11 +38,16 @@ class RetryPolicy:
             attempts=settings.send_max_attempts,
             base_seconds=settings.send_retry_base_seconds,
             max_seconds=settings.send_retry_max_seconds,
+            claim_seconds=settings.send_claim_seconds,
         )
 
     def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Full jitter: a random wait up to base * 2^attempt, so retries spread out."""
         return rng() * min(self.max_seconds, self.base_seconds * (2**attempt))
+
+
+class ClaimLost(Exception):
+    """Another sender took the reply over (our claim expired while we waited)."""
 
 
 class Delivery:
@@ -50,16 +57,24 @@ class Delivery:
         self.store = store
         self.sender = sender
         self.policy = policy
+        self.claimant = uuid.uuid4().hex
+
+    async def _claim(self, reply_id: str) -> OutboundReply | None:
+        return await asyncio.to_thread(self.store.claim_reply, reply_id, self.policy.claim_seconds, self.claimant)
 
     async def deliver(self, reply: OutboundReply) -> None:
-        """Send a pending reply once; a reply already sent or failed is left alone."""
-        current = await asyncio.to_thread(self.store.get_reply, reply.id)
-        if current is None or current.status != "pending":
+        """Send a reply once: claim it first, so no other sender (another process's
+        recovery sweep) sends it too; a reply already sent, failed or claimed is left alone."""
+        current = await self._claim(reply.id)
+        if current is None:
             return
         provider_sid: str | None = None
         try:
             for part in split_text(current.text):
-                provider_sid = await self._send_part(current.participant, part)
+                provider_sid = await self._send_part(current, part)
+        except ClaimLost:
+            log.warning("reply %s: another sender took it over; leaving it to them", current.id)
+            return
         except SendError as exc:
             error = f"{exc.code}: {exc}" if exc.code else str(exc)
             if exc.permanent:
@@ -74,15 +89,17 @@ class Delivery:
         await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid)
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
 
-    async def _send_part(self, to: str, text: str) -> str | None:
+    async def _send_part(self, reply: OutboundReply, text: str) -> str | None:
         failures = 0
         while True:
             try:
-                return await self.sender.send(to, text)
+                return await self.sender.send(reply.participant, text)
             except SendError as exc:
                 failures += 1
                 if exc.permanent or failures >= self.policy.attempts:
                     raise
                 delay = self.policy.delay(failures - 1)
-                log.info("send to %s failed (%s), retrying in %.2fs", mask_phone(to), exc.status, delay)
+                log.info("send to %s failed (%s), retrying in %.2fs", mask_phone(reply.participant), exc.status, delay)
                 await asyncio.sleep(delay)
+                if await self._claim(reply.id) is None:
+                    raise ClaimLost(reply.id)

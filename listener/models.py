@@ -177,11 +177,26 @@ class Interaction(BaseModel):
     at: datetime
 
 
-ReplyStatus = Literal["pending", "sent", "delivered", "read", "failed", "undelivered"]
+ReplyStatus = Literal["pending", "sending", "sent", "delivered", "read", "failed", "undelivered"]
+
+# How far along a reply is; delivery-status callbacks arrive out of order and must never
+# move a reply back (a late "delivered" after "read").
+_PROGRESS: dict[str, int] = {
+    "pending": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "undelivered": 3, "read": 4,
+}
+
+
+def status_moves_forward(current: str, new: str) -> bool:
+    return _PROGRESS.get(new, 0) >= _PROGRESS.get(current, 0)
 
 
 class OutboundReply(BaseModel):
-    """A reply owed to a participant: written with the outcome, sent after the commit."""
+    """A reply owed to a participant: written with the outcome, sent after the commit.
+
+    A sender claims a reply (`sending`, by `claimed_by`, until `claimed_until`) before
+    sending it and renews the claim before each retry, so two processes never send the
+    same reply; the claim of a sender that crashed expires and the reply is pending again.
+    """
 
     id: str
     participant: str
@@ -192,6 +207,19 @@ class OutboundReply(BaseModel):
     provider_sid: str | None = None
     error: str | None = None
     attempts: int = 0
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+
+    def claimable(self, now: datetime, claimant: str | None = None) -> bool:
+        """Pending, claimed by `claimant` itself (a renewal), or claimed by a sender whose
+        claim ran out (it crashed or hung)."""
+        if self.status == "pending":
+            return True
+        if self.status != "sending":
+            return False
+        if claimant is not None and self.claimed_by == claimant:
+            return True
+        return self.claimed_until is not None and self.claimed_until <= now
 
 
 InboxStatus = Literal["pending", "done"]

@@ -410,6 +410,54 @@ def test_replies_move_through_their_statuses(any_store):
     assert any_store.get_reply("SM-missing") is None
 
 
+def test_a_late_status_callback_never_moves_a_reply_back(any_store):
+    deliver(any_store, inbound("SM-1"))
+    any_store.update_reply("SM-1-r1", "sent", provider_sid="SMprovider1")
+    any_store.update_reply_by_provider_sid("SMprovider1", "read")
+    assert any_store.update_reply_by_provider_sid("SMprovider1", "delivered") is True
+    assert any_store.get_reply("SM-1-r1").status == "read"
+
+
+def test_a_reply_is_claimed_by_one_sender_only(any_store):
+    deliver(any_store, inbound("SM-1"))
+    claimed = any_store.claim_reply("SM-1-r1", 60, "sender-a")
+    assert claimed is not None and (claimed.status, claimed.claimed_by) == ("sending", "sender-a")
+    assert any_store.claim_reply("SM-1-r1", 60, "sender-b") is None
+    assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is not None, "the holder renews its claim"
+    assert any_store.pending_replies() == []
+    any_store.update_reply("SM-1-r1", "sent", provider_sid="SMp")
+    assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is None
+    assert any_store.get_reply("SM-1-r1").claimed_until is None
+    assert any_store.claim_reply("SM-missing", 60, "sender-a") is None
+
+
+def test_of_two_senders_racing_for_a_reply_exactly_one_claims_it(any_store):
+    deliver(any_store, inbound("SM-1"))
+    barrier = threading.Barrier(4)
+    won = []
+
+    def race(claimant):
+        barrier.wait()
+        won.append(any_store.claim_reply("SM-1-r1", 60, claimant))
+
+    threads = [threading.Thread(target=race, args=(f"sender-{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([claim for claim in won if claim is not None]) == 1
+
+
+def test_a_claim_whose_sender_died_expires_and_the_reply_is_pending_again(any_store):
+    deliver(any_store, inbound("SM-1"))
+    assert any_store.claim_reply("SM-1-r1", 0.05, "sender-a") is not None
+    time.sleep(0.1)
+    assert [reply.id for reply in any_store.pending_replies()] == ["SM-1-r1"]
+    assert any_store.claim_reply("SM-1-r1", 60, "sender-b") is not None
+    any_store.update_reply("SM-1-r1", "pending", error="503: unavailable")
+    assert [reply.id for reply in any_store.pending_replies()] == ["SM-1-r1"]
+
+
 # events -----------------------------------------------------------------------------------
 
 

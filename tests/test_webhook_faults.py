@@ -106,6 +106,12 @@ def test_the_webhook_answers_at_once_while_the_transcriber_hangs(start_app, fake
 # the crash test: a child process running the app, killed with SIGKILL -------------------
 
 
+def replies_sent(store: SQLiteStore) -> bool:
+    """Every reply the participant is owed has gone out (none waiting or being sent)."""
+    owed = [i.id for i in store.iter_interactions(participant=PARTICIPANT) if i.direction == "out"]
+    return bool(owed) and all(store.get_reply(reply_id).status == "sent" for reply_id in owed)
+
+
 def child_env(db: Path, twilio_url: str, transcription_url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TWILIO_", "OPENAI_"))}
     env.update(
@@ -184,7 +190,7 @@ def test_a_worker_killed_between_inbox_and_commit_answers_after_restart(db_path,
 
         transcription.release()
         children.append(Child("crash_app:app", env))
-        wait_for(lambda: store.inbound_status(sid) == "done" and not store.pending_replies(),
+        wait_for(lambda: store.inbound_status(sid) == "done" and replies_sent(store),
                  what="the restarted server to finish the message")
         snapshot = store.load_participant(PARTICIPANT)
         assert snapshot.current_event_id == "CLIMATE24" and snapshot.version == 1
@@ -200,7 +206,9 @@ def test_a_worker_killed_between_inbox_and_commit_answers_after_restart(db_path,
 def test_replies_pending_when_the_server_was_killed_are_sent_after_restart(db_path, fake_twilio):
     """The Procfile's `app:app`: killed while Twilio is down, the reply goes out after."""
     env = child_env(db_path, fake_twilio.url, "http://127.0.0.1:9")
-    env.update(SEND_RETRY_BASE_SECONDS="0.5", SEND_RETRY_MAX_SECONDS="0.5", SEND_MAX_ATTEMPTS="1000")
+    # the killed sender's claim lapses after a second; the restarted server's sweeps find it
+    env.update(SEND_RETRY_BASE_SECONDS="0.5", SEND_RETRY_MAX_SECONDS="0.5", SEND_MAX_ATTEMPTS="1000",
+               SEND_CLAIM_SECONDS="1", RECOVERY_INTERVAL_SECONDS="0.5")
     fake_twilio.fail_next(1000, 503, 20503)
     store = SQLiteStore(db_path)
     children: list[Child] = []
@@ -211,11 +219,11 @@ def test_replies_pending_when_the_server_was_killed_are_sent_after_restart(db_pa
         wait_for(lambda: store.inbound_status(sid) == "done" and fake_twilio.attempts, what="a first send attempt")
         first.kill()
         assert fake_twilio.messages == []
-        assert store.get_reply(f"{sid}-r1").status == "pending"
+        assert store.get_reply(f"{sid}-r1").status == "sending"
 
         fake_twilio.recover()
         children.append(Child("app:app", env))
-        wait_for(lambda: not store.pending_replies(), what="the restarted server to send the reply")
+        wait_for(lambda: store.get_reply(f"{sid}-r1").status == "sent", what="the restarted server to send the reply")
         reply = store.get_reply(f"{sid}-r1")
         assert reply.status == "sent"
         assert fake_twilio.sent_to(PARTICIPANT) == [reply.text]

@@ -3,6 +3,8 @@ uvicorn on a loopback port, signed Twilio webhooks, and waiting for the worker."
 
 from __future__ import annotations
 
+import itertools
+
 import socket
 import threading
 import time
@@ -125,8 +127,17 @@ class AppServer:
         return self.client.post(path, data=params, headers=all_headers, **kwargs)
 
     def settled(self, sids: list[str]) -> bool:
-        """Every one of these messages processed and every reply out of `pending`."""
-        return all(self.store.inbound_status(sid) == "done" for sid in sids) and not self.store.pending_replies()
+        """Every one of these messages processed and each of their replies sent or failed
+        (neither waiting nor in a sender's hands)."""
+        return all(self.store.inbound_status(sid) == "done" and self._replies_settled(sid) for sid in sids)
+
+    def _replies_settled(self, sid: str) -> bool:
+        for number in itertools.count(1):
+            reply = self.store.get_reply(f"{sid}-r{number}")
+            if reply is None:
+                return True
+            if reply.status in ("pending", "sending"):
+                return False
 
 
 @pytest.fixture

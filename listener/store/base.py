@@ -86,7 +86,8 @@ class Store(Protocol):
         """Fill in a voice note's transcript later (`listener transcribe --pending`)."""
 
     # outbox
-    def pending_replies(self, limit: int = 100) -> list[OutboundReply]: ...
+    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
+        """Replies not yet sent: pending, or claimed by a sender whose claim expired."""
 
     def update_reply(
         self,
@@ -97,6 +98,12 @@ class Store(Protocol):
     ) -> None: ...
 
     def get_reply(self, reply_id: str) -> OutboundReply | None: ...
+
+    def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
+        """Take a pending reply (or one whose claim expired) for sending, or renew the
+        claimant's own claim; None when it is not there, already sent or failed, or
+        claimed by another sender right now."""
+
 
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None

@@ -28,7 +28,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -49,6 +49,7 @@ from listener.models import (
     OutboundReply,
     ParticipantSnapshot,
     ReplyStatus,
+    status_moves_forward,
 )
 from listener.store.base import StoreError, VersionConflict
 from listener.store.documents import profile_document
@@ -408,7 +409,35 @@ class FirestoreStore:
             .order_by("commit_seq")
             .limit(limit)
         )
-        return [OutboundReply.model_validate(document.to_dict()) for document in query.stream()]
+        replies = [OutboundReply.model_validate(document.to_dict()) for document in query.stream()]
+        # Claims are few and short-lived: the expired ones are found by reading them all.
+        now = datetime.now(timezone.utc)
+        claimed = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "==", "sending"))
+        for document in claimed.stream():
+            reply = OutboundReply.model_validate(document.to_dict())
+            if len(replies) < limit and reply.claimable(now):
+                replies.append(reply)
+        return replies
+
+    def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
+        """Read, then write only if nobody wrote in between (the document's update time)."""
+        reference = self.client.collection(OUTBOX).document(reply_id)
+        document = reference.get()
+        if not document.exists:
+            return None
+        reply = OutboundReply.model_validate(document.to_dict())
+        now = datetime.now(timezone.utc)
+        if not reply.claimable(now, claimant):
+            return None
+        reply.status = "sending"
+        reply.claimed_by = claimant
+        reply.claimed_until = now + timedelta(seconds=lease_seconds)
+        changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": reply.claimed_until.isoformat()}
+        try:
+            reference.update(changes, option=self.client.write_option(last_update_time=document.update_time))
+        except (google_errors.FailedPrecondition, google_errors.NotFound):
+            return None
+        return reply
 
     def get_reply(self, reply_id: str) -> OutboundReply | None:
         document = self.client.collection(OUTBOX).document(reply_id).get()
@@ -422,7 +451,7 @@ class FirestoreStore:
         error: str | None = None,
     ) -> None:
         """One write, no read: the attempt count is a server-side increment."""
-        changes: dict[str, Any] = {"status": status}
+        changes: dict[str, Any] = {"status": status, "claimed_by": None, "claimed_until": None}
         if status in ("sent", "failed"):
             changes["attempts"] = firestore.Increment(1)
         if provider_sid is not None:
@@ -445,6 +474,8 @@ class FirestoreStore:
         document = next(iter(query.stream()), None)
         if document is None:
             return False
+        if not status_moves_forward(document.get("status"), status):
+            return True
         changes: dict[str, Any] = {"status": status}
         if error is not None:
             changes["error"] = error

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from listener.models import (
@@ -25,6 +25,7 @@ from listener.models import (
     OutboundReply,
     ParticipantSnapshot,
     ReplyStatus,
+    status_moves_forward,
 )
 from listener.store.base import StoreError, VersionConflict
 from listener.store.documents import profile_document
@@ -338,10 +339,36 @@ class SQLiteStore:
     # outbox ------------------------------------------------------------------------------
 
     def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
+        now = datetime.now(timezone.utc)
         rows = self._read().execute(
-            "SELECT data FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?", (limit,)
-        ).fetchall()
-        return [OutboundReply.model_validate_json(row[0]) for row in rows]
+            "SELECT data FROM outbox WHERE status IN ('pending', 'sending') ORDER BY seq"
+        )
+        replies: list[OutboundReply] = []
+        for (data,) in rows:
+            reply = OutboundReply.model_validate_json(data)
+            if reply.claimable(now):
+                replies.append(reply)
+                if len(replies) == limit:
+                    break
+        return replies
+
+    def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
+        now = datetime.now(timezone.utc)
+        with self._write() as conn:
+            row = conn.execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
+            if row is None:
+                return None
+            reply = OutboundReply.model_validate_json(row[0])
+            if not reply.claimable(now, claimant):
+                return None
+            reply.status = "sending"
+            reply.claimed_by = claimant
+            reply.claimed_until = now + timedelta(seconds=lease_seconds)
+            conn.execute(
+                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
+                (reply.status, reply.model_dump_json(), reply_id),
+            )
+            return reply
 
     def get_reply(self, reply_id: str) -> OutboundReply | None:
         row = self._read().execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
@@ -360,6 +387,7 @@ class SQLiteStore:
                 return
             reply = OutboundReply.model_validate_json(row[0])
             reply.status = status
+            reply.claimed_by = reply.claimed_until = None
             reply.attempts += 1 if status in ("sent", "failed") else 0
             if provider_sid is not None:
                 reply.provider_sid = provider_sid
@@ -381,6 +409,8 @@ class SQLiteStore:
             if row is None:
                 return False
             reply = OutboundReply.model_validate_json(row[1])
+            if not status_moves_forward(reply.status, status):
+                return True
             reply.status = status
             if error is not None:
                 reply.error = error
