@@ -30,6 +30,7 @@ from listener.models import (
     OutboundReply,
     ParticipantSnapshot,
 )
+from listener.privacy import BlockedNumber
 from listener.store import Store, StoreError, VersionConflict, open_store
 from listener.store.documents import profile_document
 from listener.store.firestore import FirestoreStore
@@ -495,6 +496,58 @@ def test_forgetting_a_participant_removes_them_everywhere_and_no_one_else(any_st
     assert [i.id for i in any_store.iter_interactions()] == ["SM-sam"]
     assert any_store.get_profile(EVENT, SAM) is not None
     assert any_store.forget_participant(ALEX) == dict.fromkeys(removed, 0)
+
+
+def test_a_secret_is_made_once_and_kept(any_store):
+    first = any_store.secret("participant-key")
+    assert len(first) == 64
+    assert any_store.secret("participant-key") == first
+    assert any_store.secret("another") != first
+    other = open_store(store_url(any_store))
+    try:
+        assert other.secret("participant-key") == first
+    finally:
+        other.close()
+
+
+def test_numbers_are_blocked_and_unblocked_by_key(any_store):
+    entry = BlockedNumber(key="p-0123456789abcdef", masked="+155*****01", blocked_at=T0)
+    assert any_store.list_blocks() == []
+    assert any_store.add_block(entry) is True
+    assert any_store.add_block(entry.model_copy(update={"blocked_at": T0 + timedelta(days=1)})) is False
+    assert any_store.list_blocks() == [entry]
+    assert any_store.remove_block(entry.key) is True
+    assert any_store.remove_block(entry.key) is False
+    assert any_store.list_blocks() == []
+
+
+def test_snapshots_profiles_and_replies_stream_for_operators(any_store):
+    deliver(any_store, inbound("SM-1"))
+    deliver(any_store, inbound("SM-2", participant=SAM, at=T0 + timedelta(minutes=1)))
+    deliver(any_store, inbound("SM-3", at=T0 + timedelta(minutes=2)), event_id=OTHER_EVENT)
+    assert [s.participant for s in any_store.iter_participants()] == [ALEX, SAM]
+    assert any_store.load_participant(ALEX) in list(any_store.iter_participants())
+    profiles = list(any_store.iter_profiles("climate24"))
+    assert [p["participant"] for p in profiles] == [ALEX, SAM]
+    assert profiles[1] == any_store.get_profile(EVENT, SAM)
+    assert [p["participant"] for p in any_store.iter_profiles(OTHER_EVENT)] == [ALEX]
+    assert list(any_store.iter_profiles("QUIET-ROOM")) == []
+    any_store.update_reply("SM-1-r1", "failed", error="63016")
+    any_store.update_reply("SM-2-r1", "sent", provider_sid="SMp2")
+    any_store.update_reply_by_provider_sid("SMp2", "undelivered")
+    assert sorted(r.id for r in any_store.iter_replies(["failed", "undelivered"])) == ["SM-1-r1", "SM-2-r1"]
+    assert [r.id for r in any_store.iter_replies(["pending"])] == ["SM-3-r1"]
+
+
+def test_operator_streams_page_past_one_query(any_store):
+    """More participants than one page holds (500), so paging must resume correctly."""
+    snapshots = [ParticipantSnapshot(participant=f"+1555020{n:04d}", state="state-a") for n in range(520)]
+    for number, snapshot in enumerate(snapshots):
+        message = inbound(f"SM-page-{number}", participant=snapshot.participant)
+        outcome = Outcome(message_sid=message.message_sid, snapshot=snapshot.model_copy(update={"version": 1}),
+                          expected_version=0)
+        any_store.commit(outcome)
+    assert [s.participant for s in any_store.iter_participants()] == [s.participant for s in snapshots]
 
 
 def test_ping_answers(any_store):

@@ -8,7 +8,7 @@ store never blocks the webhook's event loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +22,7 @@ from listener.models import (
     ParticipantSnapshot,
     ReplyStatus,
 )
+from listener.privacy import BlockedNumber
 
 
 class VersionConflict(Exception):
@@ -104,7 +105,6 @@ class Store(Protocol):
         claimant's own claim; None when it is not there, already sent or failed, or
         claimed by another sender right now."""
 
-
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:
@@ -113,6 +113,27 @@ class Store(Protocol):
     # privacy
     def forget_participant(self, participant: str) -> dict[str, int]:
         """Delete every record of one participant in every event; counts removed per kind."""
+
+    def secret(self, name: str) -> str:
+        """A random value kept in the store, made on first ask: the same in every process."""
+
+    def add_block(self, entry: BlockedNumber) -> bool:
+        """Block a number (by its key); False when it was blocked already."""
+
+    def remove_block(self, key: str) -> bool:
+        """Unblock a number (by its key); False when it was not blocked."""
+
+    def list_blocks(self) -> list[BlockedNumber]: ...
+
+    # operators' reading: streamed a page at a time, so a large deployment holds one page
+    def iter_participants(self) -> Iterator[ParticipantSnapshot]:
+        """Every conversation snapshot."""
+
+    def iter_profiles(self, event_id: str) -> Iterator[dict]:
+        """Every participant profile of one event (case-insensitive), ordered by participant."""
+
+    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
+        """Every outbox reply in one of these statuses."""
 
     def ping(self) -> None:
         """Raise when the store cannot answer (used by health checks)."""

@@ -25,9 +25,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from listener.models import (
     ReplyStatus,
     status_moves_forward,
 )
+from listener.privacy import BlockedNumber
 from listener.store.base import StoreError, VersionConflict
 from listener.store.documents import profile_document
 
@@ -61,6 +63,10 @@ INBOX = "inbox"
 OUTBOX = "outbox"
 INTERACTIONS = "interactions"
 INFO = "info"
+SECRETS = "listener_secrets"
+BLOCKED = "blocked_numbers"
+DOCUMENT_ID = "__name__"
+"""Orders a query by document ID, for paging through a whole collection."""
 DEFAULT_PREFIX = "AOI_"
 
 PAGE_SIZE = 500
@@ -528,6 +534,53 @@ class FirestoreStore:
                 batch.commit()
                 batch = self.client.batch()
         batch.commit()
+
+    def secret(self, name: str) -> str:
+        """Create-if-absent, then read: of two processes making it at once, one wins."""
+        reference = self.client.collection(SECRETS).document(name)
+        try:
+            reference.create({"value": secrets.token_hex(32)})
+        except google_errors.Conflict:
+            pass
+        return reference.get().get("value")
+
+    def add_block(self, entry: BlockedNumber) -> bool:
+        try:
+            self.client.collection(BLOCKED).document(entry.key).create(entry.model_dump(mode="json"))
+        except google_errors.Conflict:
+            return False
+        return True
+
+    def remove_block(self, key: str) -> bool:
+        return self._delete_existing([self.client.collection(BLOCKED).document(key)]) == 1
+
+    def list_blocks(self) -> list[BlockedNumber]:
+        return [BlockedNumber.model_validate(document.to_dict()) for document in self.client.collection(BLOCKED).stream()]
+
+    # operators' reading ------------------------------------------------------------------
+
+    def iter_participants(self) -> Iterator[ParticipantSnapshot]:
+        query = self.client.collection(SNAPSHOTS).order_by(DOCUMENT_ID)
+        for document in _pages(query):
+            yield ParticipantSnapshot.model_validate(document.to_dict())
+
+    def iter_profiles(self, event_id: str) -> Iterator[dict]:
+        """Every spelling's collection (documents the original tools wrote under another
+        case included), the `info` document left out."""
+        for stored in self._spellings(event_id):
+            query = self._event_collection(stored).order_by(DOCUMENT_ID)
+            for document in _pages(query):
+                if document.id != INFO:
+                    yield {"participant": document.id, **document.to_dict()}
+
+    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
+        query = (
+            self.client.collection(OUTBOX)
+            .where(filter=FieldFilter("status", "in", list(statuses)))
+            .order_by(DOCUMENT_ID)
+        )
+        for document in _pages(query):
+            yield OutboundReply.model_validate(document.to_dict())
 
     # lifecycle ---------------------------------------------------------------------------
 

@@ -10,9 +10,10 @@ on one database file never lose an update.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from listener.models import (
     ReplyStatus,
     status_moves_forward,
 )
+from listener.privacy import BlockedNumber
 from listener.store.base import StoreError, VersionConflict
 from listener.store.documents import profile_document
 
@@ -74,6 +76,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
 CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
+CREATE TABLE IF NOT EXISTS secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blocked_numbers (
+    key TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
 """
 
 
@@ -429,6 +439,63 @@ class SQLiteStore:
                 cursor = conn.execute(f"DELETE FROM {table} WHERE participant = ?", (participant,))
                 removed[table] = cursor.rowcount
         return removed
+
+    def secret(self, name: str) -> str:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, secrets.token_hex(32))
+            )
+            return conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0]
+
+    def add_block(self, entry: BlockedNumber) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO blocked_numbers (key, data) VALUES (?, ?)", (entry.key, entry.model_dump_json())
+            )
+            return cursor.rowcount == 1
+
+    def remove_block(self, key: str) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM blocked_numbers WHERE key = ?", (key,)).rowcount == 1
+
+    def list_blocks(self) -> list[BlockedNumber]:
+        rows = self._read().execute("SELECT data FROM blocked_numbers ORDER BY key").fetchall()
+        return [BlockedNumber.model_validate_json(row[0]) for row in rows]
+
+    # operators' reading ------------------------------------------------------------------
+
+    def _pages(self, table: str, key: str, where: str = "", params: tuple = ()) -> Iterator[str]:
+        """The `data` of every matching row, ordered by `key`, 500 rows a query."""
+        conn = self._memory_conn or self._connect()
+        try:
+            last = None
+            while True:
+                after = f"{' AND ' if where else ''}{key} > ?" if last is not None else ""
+                clause = f"WHERE {where}{after}" if where or after else ""
+                rows = conn.execute(
+                    f"SELECT {key}, data FROM {table} {clause} ORDER BY {key} LIMIT 500",
+                    (*params, *(() if last is None else (last,))),
+                ).fetchall()
+                if not rows:
+                    return
+                for last, data in rows:
+                    yield data
+        finally:
+            if conn is not self._memory_conn:
+                conn.close()
+
+    def iter_participants(self) -> Iterator[ParticipantSnapshot]:
+        for data in self._pages("user_event_tracking", "participant"):
+            yield ParticipantSnapshot.model_validate_json(data)
+
+    def iter_profiles(self, event_id: str) -> Iterator[dict]:
+        for data in self._pages("event_participants", "participant", "event_key = ?", (_event_key(event_id),)):
+            yield json.loads(data)
+
+    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
+        marks = ", ".join("?" for _ in statuses)
+        for data in self._pages("outbox", "seq", f"status IN ({marks})", tuple(statuses)):
+            yield OutboundReply.model_validate_json(data)
 
     # lifecycle ---------------------------------------------------------------------------
 
