@@ -11,8 +11,11 @@ participant consistent when several processes share one store.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,7 +25,7 @@ from listener.delivery import Delivery
 from listener.engine import Engine
 from listener.lanes import OrderedLanes
 from listener.masking import mask_phone
-from listener.models import InboundMessage, OutboundReply
+from listener.models import InboundMessage, Outcome, OutboundReply
 from listener.store.base import Store
 from listener.transcribe import Transcriber
 from listener.voice import with_transcript
@@ -30,6 +33,8 @@ from listener.voice import with_transcript
 log = logging.getLogger(__name__)
 
 RECOVERY_BATCH = 500
+# As many as asyncio's default pool has: the engine's parallelism is unchanged.
+ENGINE_THREADS = min(32, (os.cpu_count() or 1) + 4)
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Worker:
         self._queued_replies: set[str] = set()
         self._arrival_gates: dict[str, _Gate] = {}
         self._recovery_task: asyncio.Task[None] | None = None
+        self._engine_threads = ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="engine")
 
     # arrival -------------------------------------------------------------------------
 
@@ -107,7 +113,7 @@ class Worker:
             if await asyncio.to_thread(self.store.inbound_status, message.message_sid) != "pending":
                 return
             prepared = await with_transcript(message, self.transcriber, self.settings)
-            outcome = await asyncio.to_thread(self.engine.process, prepared)
+            outcome = await self._run_engine(prepared)
         except Exception:
             log.exception(
                 "message %s from %s not processed; it stays pending",
@@ -119,6 +125,17 @@ class Worker:
         if outcome is not None:
             for reply in outcome.replies:
                 self.submit_reply(reply)
+
+    async def _run_engine(self, message: InboundMessage) -> Outcome | None:
+        """`Engine.process` on the worker's own threads, in the caller's logging context.
+
+        It may wait seconds on the model. On the default pool, shared with the webhook's
+        inbox writes, a few slow messages would hold every thread and the 200s would queue
+        behind them; on threads of its own, only processing waits.
+        """
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._engine_threads, context.run, self.engine.process, message)
 
     # sending -------------------------------------------------------------------------
 
@@ -178,3 +195,4 @@ class Worker:
             log.warning("stopping with work in progress; it stays pending for the next start")
         await self._processing.cancel()
         await self._sending.cancel()
+        self._engine_threads.shutdown(wait=False, cancel_futures=True)

@@ -23,6 +23,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -111,6 +112,7 @@ class FakeOpenAI:
         self.transcripts: dict[str, dict[str, Any]] = {}
         self._queue: deque[Answer] = deque()
         self._always: Answer | None = None
+        self._responder: Callable[[Request], Answer] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -130,6 +132,12 @@ class FakeOpenAI:
     def always(self, answer: Answer | None) -> None:
         with self._lock:
             self._always = answer
+
+    def respond_with(self, responder: Callable[[Request], Answer] | None) -> None:
+        """Answer every chat request nothing queued or `always` answers with
+        `responder(request)`: answers that depend on the request (a load test's model)."""
+        with self._lock:
+            self._responder = responder
 
     def record(self, schema: str, text: str, content: Any) -> None:
         self.recordings[(schema, text)] = content if isinstance(content, str) else json.dumps(content)
@@ -169,6 +177,8 @@ class FakeOpenAI:
 
     def _answer_chat(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         answer = self._next_scripted()
+        if answer is None and self._responder is not None:
+            answer = self._responder(request)
         if answer is None:
             recorded = self.recordings.get((request.schema_name or "", request.participant_text or ""))
             if recorded is None:

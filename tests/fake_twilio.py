@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import threading
 import uuid
@@ -43,6 +44,7 @@ class FakeTwilio:
         self.attempts: list[dict[str, str]] = []  # every send, accepted or not
         self.media_requests: list[dict[str, str | None]] = []
         self._failures: list[tuple[int, int]] = []
+        self._random_failures: tuple[float, list[tuple[int, int]], random.Random] | None = None
         self._media: dict[str, MediaItem] = {}
         self._lock = threading.Lock()
         self.server = LocalServer(_Handler, owner=self)
@@ -64,10 +66,17 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend([(status, code)] * count)
 
+    def fail_randomly(self, fraction: float, errors: list[tuple[int, int]], seed: int = 0) -> None:
+        """From now on, each send fails with probability `fraction`, with one of `errors`
+        (status, code) picked at random; seeded, so a failing run can be replayed."""
+        with self._lock:
+            self._random_failures = (fraction, errors, random.Random(seed))
+
     def recover(self) -> None:
         """Forget the failures still planned: the next sends succeed."""
         with self._lock:
             self._failures.clear()
+            self._random_failures = None
 
     def add_media(self, data: bytes, content_type: str, hang: bool = False) -> str:
         """Serve `data`; the URL a webhook's MediaUrl0 would carry."""
@@ -95,8 +104,13 @@ class FakeTwilio:
     def create_message(self, form: dict[str, str]) -> tuple[int, dict]:
         with self._lock:
             self.attempts.append(form)
-            if self._failures:
-                status, code = self._failures.pop(0)
+            failure = self._failures.pop(0) if self._failures else None
+            if failure is None and self._random_failures is not None:
+                fraction, errors, rng = self._random_failures
+                if rng.random() < fraction:
+                    failure = rng.choice(errors)
+            if failure is not None:
+                status, code = failure
                 return status, {"code": code, "message": f"fake failure {code}", "status": status}
             sid = "SM" + uuid.uuid4().hex
             self.messages.append({**form, "Sid": sid})
