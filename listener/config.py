@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
     recovery_grace_seconds: float = Field(default=30.0, ge=0, validation_alias="RECOVERY_GRACE_SECONDS")
 
+    # operations: logs, and how soon a `listener block` reaches every web process
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias="LOG_LEVEL")
+    blocklist_cache_seconds: float = Field(default=30.0, ge=0, validation_alias="BLOCKLIST_CACHE_SECONDS")
+
     # OpenAI
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")

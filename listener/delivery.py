@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from listener import metrics
 from listener.config import Settings
 from listener.masking import mask_phone
 from listener.models import OutboundReply
@@ -79,6 +80,7 @@ class Delivery:
             error = f"{exc.code}: {exc}" if exc.code else str(exc)
             if exc.permanent:
                 log.warning("reply %s to %s failed for good: %s", current.id, mask_phone(current.participant), error)
+                metrics.REPLIES_FAILED.inc()
                 await asyncio.to_thread(self.store.update_reply, current.id, "failed", provider_sid, error)
             else:
                 log.warning("reply %s to %s still pending: %s", current.id, mask_phone(current.participant), error)
@@ -87,6 +89,7 @@ class Delivery:
         # A long reply goes out in parts; the last part's SID is the one kept, so its
         # delivery status stands for the reply's.
         await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid)
+        metrics.REPLIES_SENT.inc()
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
 
     async def _send_part(self, reply: OutboundReply, text: str) -> str | None:

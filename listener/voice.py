@@ -13,6 +13,7 @@ import asyncio
 import logging
 import mimetypes
 
+from listener import metrics
 from listener.config import Settings
 from listener.masking import mask_phone
 from listener.media import MediaError, download_media
@@ -40,7 +41,8 @@ async def with_transcript(message: InboundMessage, transcriber: Transcriber, set
     try:
         data, content_type = await download_media(audio.url, settings)
         async with asyncio.timeout(settings.transcribe_timeout_seconds):
-            transcript = await transcriber.transcribe(data, content_type, audio_filename(content_type))
+            with metrics.TRANSCRIPTION_LATENCY.time():
+                transcript = await transcriber.transcribe(data, content_type, audio_filename(content_type))
     except MediaError as exc:
         log.warning("voice note %s from %s not fetched: %s", message.message_sid, who, exc)
         return message

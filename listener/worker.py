@@ -20,10 +20,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from listener import metrics
 from listener.config import Settings
 from listener.delivery import Delivery
 from listener.engine import Engine
 from listener.lanes import OrderedLanes
+from listener.logs import message_context
 from listener.masking import mask_phone
 from listener.models import InboundMessage, Outcome, OutboundReply
 from listener.store.base import Store
@@ -109,12 +111,17 @@ class Worker:
         self._processing.put(message.participant, lambda: self._process(message))
 
     async def _process(self, message: InboundMessage) -> None:
+        with message_context(message.message_sid, message.participant):
+            await self._process_tagged(message)
+
+    async def _process_tagged(self, message: InboundMessage) -> None:
         try:
             if await asyncio.to_thread(self.store.inbound_status, message.message_sid) != "pending":
                 return
             prepared = await with_transcript(message, self.transcriber, self.settings)
             outcome = await self._run_engine(prepared)
         except Exception:
+            metrics.MESSAGES_FAILED.inc()
             log.exception(
                 "message %s from %s not processed; it stays pending",
                 message.message_sid, mask_phone(message.participant),
@@ -123,6 +130,7 @@ class Worker:
         finally:
             self._queued_messages.discard(message.message_sid)
         if outcome is not None:
+            metrics.MESSAGES_PROCESSED.inc()
             for reply in outcome.replies:
                 self.submit_reply(reply)
 
@@ -148,7 +156,8 @@ class Worker:
 
     async def _send(self, reply: OutboundReply) -> None:
         try:
-            await self.delivery.deliver(reply)
+            with message_context(reply.in_reply_to, reply.participant):
+                await self.delivery.deliver(reply)
         finally:
             self._queued_replies.discard(reply.id)
 

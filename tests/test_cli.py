@@ -26,7 +26,9 @@ def test_events_add_and_list(tmp_path):
     assert added.returncode == 0, added.stderr
     assert "added event CLIMATE24" in added.stdout
     again = run(["events", "add", str(ROOT / "examples" / "climate24.yaml")], tmp_path)
-    assert "updated event CLIMATE24" in again.stdout
+    assert again.returncode == 1 and "use `listener events update" in again.stderr
+    updated = run(["events", "update", str(ROOT / "examples" / "climate24.yaml")], tmp_path)
+    assert "updated event CLIMATE24" in updated.stdout
     listed = run(["events", "list"], tmp_path)
     assert listed.returncode == 0
     assert "CLIMATE24\tCitizens' Climate Assembly 2024\topen\tasks: name, age, gender, region" in listed.stdout

@@ -18,6 +18,7 @@ from typing import TypeVar
 import openai
 from pydantic import BaseModel
 
+from listener import metrics
 from listener.ai import prompts
 from listener.ai.cache import AnswerCache
 from listener.ai.candidates import event_candidates
@@ -50,15 +51,16 @@ class OpenAIExtractor:
     def _ask(self, schema: type[A], instructions: str, text: str) -> A | None:
         """The model's structured answer, or None when there is no usable one."""
         try:
-            completion = self.client.chat.completions.parse(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": instructions},
-                    {"role": "user", "content": text},
-                ],
-                response_format=schema,
-                store=False,
-            )
+            with metrics.MODEL_LATENCY.time():
+                completion = self.client.chat.completions.parse(
+                    model=self.model,
+                    messages=[
+                        {"role": "system", "content": instructions},
+                        {"role": "user", "content": text},
+                    ],
+                    response_format=schema,
+                    store=False,
+                )
         except (openai.OpenAIError, ValueError) as exc:
             # ValueError covers pydantic's: invalid JSON or an answer that breaks the schema.
             log.warning("%s extraction failed (%s); using the rules", schema.__name__, type(exc).__name__)

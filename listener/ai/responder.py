@@ -13,6 +13,7 @@ import logging
 
 import openai
 
+from listener import metrics
 from listener.ai import prompts
 from listener.ai.cache import AnswerCache
 from listener.respond import AckRequest, TemplateResponder, enforce_brevity
@@ -52,15 +53,16 @@ class OpenAIResponder:
 
     def _write(self, request: AckRequest) -> str | None:
         try:
-            completion = self.client.chat.completions.create(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": prompts.acknowledge(request.event, request.name)},
-                    {"role": "user", "content": request.text},
-                ],
-                max_completion_tokens=REPLY_TOKENS,
-                store=False,
-            )
+            with metrics.MODEL_LATENCY.time():
+                completion = self.client.chat.completions.create(
+                    model=self.model,
+                    messages=[
+                        {"role": "system", "content": prompts.acknowledge(request.event, request.name)},
+                        {"role": "user", "content": request.text},
+                    ],
+                    max_completion_tokens=REPLY_TOKENS,
+                    store=False,
+                )
         except openai.OpenAIError as exc:
             log.warning("acknowledgement failed (%s); sending the template", type(exc).__name__)
             return None

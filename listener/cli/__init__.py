@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from listener.cli import chat, events, flow, serve, transcribe
+from listener.cli import block, chat, events, export, flow, participants, serve, stats, transcribe
 from listener.cli.common import CommandError
 from listener.errors import describe_validation_error
 from listener.graph import FlowError
 from listener.store import StoreError
 
-COMMAND_MODULES = (chat, events, flow, serve, transcribe)
+COMMAND_MODULES = (chat, events, export, stats, participants, block, flow, serve, transcribe)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,4 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`listener export ... | head`): stop quietly, as `cat` does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 

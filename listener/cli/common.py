@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from listener.config import Settings
 from listener.runtime import Runtime, build_runtime
+from listener.store import Store, open_store
 
 
 class CommandError(Exception):
@@ -16,3 +20,13 @@ class CommandError(Exception):
 
 def open_runtime(settings: Settings | None = None) -> Runtime:
     return build_runtime(settings or Settings())
+
+
+@contextmanager
+def opened_store(settings: Settings | None = None) -> Iterator[Store]:
+    """Just the store `STORE_URL` names, closed afterwards: operator commands need no engine."""
+    store = open_store((settings or Settings()).store_url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,44 +1,80 @@
-"""`listener events add FILE` / `list`: the events participants can join."""
+"""`listener events add|update FILE`, `list`, `show ID`, `close ID`: the events participants join.
+
+`add` never overwrites and `update` never creates, so a typo in an event ID cannot
+silently replace another event's configuration or start a new one.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 
-from listener.cli.common import CommandError, open_runtime
+from listener.cli.common import CommandError, opened_store
 from listener.eventfile import EventFileError, load_event_file
+from listener.models import EventConfig
+from listener.store.base import Store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("events", help="add and list events")
+    parser = subparsers.add_parser("events", help="add, update, list, show and close events")
     commands = parser.add_subparsers(dest="events_command", metavar="ACTION", required=True)
-    add = commands.add_parser("add", help="add (or replace) an event from a YAML or JSON file")
+    add = commands.add_parser("add", help="add a new event from a YAML or JSON file")
     add.add_argument("file", help="event file: event_id plus the info document's fields")
     add.set_defaults(handler=add_event)
+    update = commands.add_parser("update", help="replace an existing event's configuration from a file")
+    update.add_argument("file", help="event file: event_id plus the info document's fields")
+    update.set_defaults(handler=update_event)
     listing = commands.add_parser("list", help="list the events")
     listing.set_defaults(handler=list_events)
+    show = commands.add_parser("show", help="print one event's configuration as JSON")
+    show.add_argument("event_id", metavar="ID")
+    show.set_defaults(handler=show_event)
+    close = commands.add_parser("close", help="stop an event accepting new participants")
+    close.add_argument("event_id", metavar="ID")
+    close.set_defaults(handler=close_event)
+
+
+def _read(path: str) -> EventConfig:
+    try:
+        return load_event_file(path)
+    except EventFileError as exc:
+        raise CommandError(str(exc), exit_code=2) from exc
+
+
+def existing_event(store: Store, event_id: str) -> EventConfig:
+    """The stored event, or a one-line error that lists what exists."""
+    event = store.get_event(event_id)
+    if event is None:
+        known = ", ".join(e.event_id for e in store.list_events()) or "none yet"
+        raise CommandError(f"no event {event_id!r} (events: {known})")
+    return event
 
 
 def add_event(args: argparse.Namespace) -> int:
-    try:
-        event = load_event_file(args.file)
-    except EventFileError as exc:
-        raise CommandError(str(exc), exit_code=2) from exc
-    runtime = open_runtime()
-    try:
-        existed = runtime.store.get_event(event.event_id) is not None
-        runtime.store.put_event(event)
-    finally:
-        runtime.close()
-    print(f"{'updated' if existed else 'added'} event {event.event_id} ({event.display_name})")
+    return _save_event(args.file, update=False)
+
+
+def update_event(args: argparse.Namespace) -> int:
+    return _save_event(args.file, update=True)
+
+
+def _save_event(path: str, update: bool) -> int:
+    """Store the file's event if it exists (`update`) or does not (`add`)."""
+    event = _read(path)
+    with opened_store() as store:
+        exists = store.get_event(event.event_id) is not None
+        if exists and not update:
+            raise CommandError(f"event {event.event_id} exists already: use `listener events update {path}` to change it")
+        if update and not exists:
+            raise CommandError(f"no event {event.event_id} to update: use `listener events add {path}` to create it")
+        store.put_event(event)
+    print(f"{'updated' if update else 'added'} event {event.event_id} ({event.display_name})")
     return 0
 
 
 def list_events(args: argparse.Namespace) -> int:
-    runtime = open_runtime()
-    try:
-        events = runtime.store.list_events()
-    finally:
-        runtime.close()
+    with opened_store() as store:
+        events = store.list_events()
     if not events:
         print("no events yet: add one with `listener events add FILE`")
         return 0
@@ -46,4 +82,22 @@ def list_events(args: argparse.Namespace) -> int:
         asks = [field for field in ("name", "age", "gender", "region") if event.extraction_settings.enabled(field)]
         status = "closed" if event.closed else "open"
         print(f"{event.event_id}\t{event.display_name}\t{status}\tasks: {', '.join(asks) or 'nothing'}")
+    return 0
+
+
+def show_event(args: argparse.Namespace) -> int:
+    with opened_store() as store:
+        event = existing_event(store, args.event_id)
+    print(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    return 0
+
+
+def close_event(args: argparse.Namespace) -> int:
+    with opened_store() as store:
+        event = existing_event(store, args.event_id)
+        if event.closed:
+            print(f"event {event.event_id} was already closed")
+            return 0
+        store.put_event(event.model_copy(update={"closed": True}))
+    print(f"closed event {event.event_id}: new participants are told it is closed; members can still send")
     return 0

@@ -1,8 +1,8 @@
-"""The HTTP surface Twilio and operators see: `/message`, `/status`, `/healthz`.
+"""The HTTP surface Twilio and operators see: `/message`, `/status`, `/healthz`, `/metrics`.
 
 The message route does the least it can before answering: read the form, check the
-signature, validate, record in the inbox. The engine, transcription and sending all
-happen after the 200, in the worker.
+signature, validate, drop it if the number is blocked, record in the inbox. The engine,
+transcription and sending all happen after the 200, in the worker.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
+from listener import metrics
+from listener.logs import message_context
 from listener.masking import mask_phone
 from listener.web.form import TwilioMessageForm, TwilioStatusForm, describe
 from listener.web.service import WebService
@@ -77,15 +79,21 @@ async def receive_message(request: Request) -> Response:
         message = TwilioMessageForm.model_validate(dict(form))
     except ValidationError as exc:
         raise HTTPException(422, describe(exc)) from None
-    recorded = await service.worker.accept(message.sender, message.to_inbound)
-    log.info(
-        "message %s from %s %s (%d characters, %d media)",
-        message.message_sid,
-        mask_phone(message.sender),
-        "recorded" if recorded else "already recorded",
-        len(message.body),
-        len(message.media),
-    )
+    with message_context(message.message_sid, message.sender):
+        if await asyncio.to_thread(service.blocklist.blocked, message.sender):
+            metrics.MESSAGES_BLOCKED.inc()
+            log.info("message %s from a blocked number dropped", message.message_sid)
+            return Response(EMPTY_TWIML, media_type="text/xml")
+        recorded = await service.worker.accept(message.sender, message.to_inbound)
+        (metrics.MESSAGES_RECEIVED if recorded else metrics.MESSAGES_DUPLICATE).inc()
+        log.info(
+            "message %s from %s %s (%d characters, %d media)",
+            message.message_sid,
+            mask_phone(message.sender),
+            "recorded" if recorded else "already recorded",
+            len(message.body),
+            len(message.media),
+        )
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -123,3 +131,9 @@ async def healthz(request: Request) -> JSONResponse:
         log.warning("health check: the store did not answer (%s)", type(exc).__name__)
         return JSONResponse({"status": "store unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    """This process's counters and latencies in Prometheus' text format."""
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from listener.blocklist import Blocklist
 from listener.config import Settings
 from listener.delivery import Delivery, RetryPolicy
 from listener.runtime import Runtime, build_runtime
@@ -26,6 +27,7 @@ class WebService:
     worker: Worker
     signature: SignatureCheck
     sender: Sender
+    blocklist: Blocklist
     owned_runtime: Runtime | None
     owns_sender: bool
 
@@ -54,6 +56,7 @@ class WebService:
             worker=worker,
             signature=SignatureCheck(validation_token(settings), settings.public_url),
             sender=sender,
+            blocklist=Blocklist(runtime.store, ttl=settings.blocklist_cache_seconds),
             owned_runtime=owned_runtime,
             owns_sender=owns_sender,
         )

@@ -1,0 +1,39 @@
+"""The webhook's view of blocked numbers: read through a short-lived cache.
+
+Checking the store on every message would add a read to each one; the blocklist is small,
+so each process reads all of it at most once every `ttl` seconds, and a `listener block`
+reaches every web process within that time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from listener.privacy import KEY_SECRET_NAME, participant_key
+from listener.store.base import Store
+
+
+class Blocklist:
+    """`blocked(number)`: is this number's key on the store's blocklist (cached)?"""
+
+    def __init__(self, store: Store, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._secret: str | None = None
+        self._keys: frozenset[str] = frozenset()
+        self._read_at: float | None = None
+
+    def blocked(self, number: str) -> bool:
+        """Blocking I/O (at most one store read per `ttl`): call it from a worker thread."""
+        with self._lock:
+            now = self.clock()
+            if self._secret is None:
+                self._secret = self.store.secret(KEY_SECRET_NAME)
+            if self._read_at is None or now - self._read_at >= self.ttl:
+                self._keys = frozenset(entry.key for entry in self.store.list_blocks())
+                self._read_at = now
+            return participant_key(self._secret, number) in self._keys

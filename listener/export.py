@@ -1,0 +1,147 @@
+"""Getting an event's records out, in the formats analysis tools read.
+
+Every format streams: interactions come from the store a page at a time and each row is
+written as soon as it is read, so memory stays flat whatever the event's size. `tttc`
+(Talk to the City) is one row per participant; it walks the event's profiles and reads
+one participant's messages at a time.
+
+Participants appear under a pseudonymous key by default (`listener.privacy`); raw phone
+numbers only when the caller asks for them. Nothing here prints or parses arguments, so
+a web console can call it as the `listener export` command does.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Literal, TextIO
+
+from pydantic import BaseModel
+
+from listener.models import EventConfig, Interaction
+from listener.privacy import KEY_SECRET_NAME, participant_key
+from listener.store.base import Store
+
+ExportFormat = Literal["csv", "jsonl", "tttc"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "jsonl", "tttc")
+
+INTERACTION_COLUMNS = (
+    "event", "participant", "id", "direction", "kind", "time", "text", "transcript", "media", "state",
+)
+TTTC_FIXED_COLUMNS = ("comment-id", "comment-body", "interview")
+TTTC_ANSWER_COLUMNS = ("age", "gender", "region")
+SAID_WHILE_LISTENING = "contribution"
+"""The interaction kind `tttc` keeps: not answers, commands or the bot's replies."""
+
+
+class ExportRequest(BaseModel):
+    """What to export: one event, a format, an optional time window, and how to name people."""
+
+    event_id: str
+    format: ExportFormat
+    since: datetime | None = None
+    until: datetime | None = None
+    raw_numbers: bool = False
+
+
+Progress = Callable[[int], None]
+
+
+def participant_namer(store: Store, raw_numbers: bool) -> Callable[[str], str]:
+    """How participants are named in an export: their key, or their number when asked."""
+    if raw_numbers:
+        return lambda number: number
+    secret = store.secret(KEY_SECRET_NAME)
+    return lambda number: participant_key(secret, number)
+
+
+def said(interaction: Interaction) -> str:
+    """The words of an interaction: the typed text, else a voice note's transcript."""
+    return interaction.text or interaction.transcript or ""
+
+
+def interaction_row(interaction: Interaction, event: EventConfig, name: Callable[[str], str]) -> dict:
+    return {
+        "event": event.event_id,
+        "participant": name(interaction.participant),
+        "id": interaction.id,
+        "direction": interaction.direction,
+        "kind": interaction.kind,
+        "time": interaction.at.isoformat(),
+        "text": interaction.text,
+        "transcript": interaction.transcript,
+        "media": [media.model_dump() for media in interaction.media],
+        "state": interaction.state,
+    }
+
+
+def tttc_columns(event: EventConfig) -> list[str]:
+    """`comment-id`, `comment-body`, `interview`, then age, gender, region and any other
+    question the event asks (its extra `<field>_extraction` settings)."""
+    extra = sorted(
+        key.removesuffix("_extraction")
+        for key, on in (event.extraction_settings.model_extra or {}).items()
+        if key.endswith("_extraction") and on
+    )
+    return [*TTTC_FIXED_COLUMNS, *TTTC_ANSWER_COLUMNS, *(field for field in extra if field not in TTTC_ANSWER_COLUMNS)]
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def _write_interactions(
+    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str]
+) -> Iterator[None]:
+    stream = store.iter_interactions(event.event_id, since=request.since, until=request.until)
+    if request.format == "jsonl":
+        for interaction in stream:
+            out.write(json.dumps(interaction_row(interaction, event, name), ensure_ascii=False) + "\n")
+            yield
+        return
+    writer = csv.DictWriter(out, fieldnames=INTERACTION_COLUMNS)
+    writer.writeheader()
+    for interaction in stream:
+        row = interaction_row(interaction, event, name)
+        row["media"] = " ".join(media["url"] for media in row["media"])
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+        yield
+
+
+def _write_tttc(
+    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str]
+) -> Iterator[None]:
+    """One row per participant who said something while listening (in the window)."""
+    columns = tttc_columns(event)
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    for profile in store.iter_profiles(event.event_id):
+        participant = profile["participant"]
+        words = [
+            said(interaction)
+            for interaction in store.iter_interactions(
+                event.event_id, participant=participant, since=request.since, until=request.until
+            )
+            if interaction.direction == "in" and interaction.kind == SAID_WHILE_LISTENING and said(interaction)
+        ]
+        if not words:
+            continue
+        row = {"comment-id": name(participant), "comment-body": "\n".join(words), "interview": profile.get("name")}
+        row.update({column: profile.get(column) for column in columns[len(TTTC_FIXED_COLUMNS):]})
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+        yield
+
+
+def export(
+    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, progress: Progress | None = None
+) -> int:
+    """Write the export to `out`; the number of rows written (header not counted)."""
+    name = participant_namer(store, request.raw_numbers)
+    writer = _write_tttc if request.format == "tttc" else _write_interactions
+    rows = 0
+    for rows, _ in enumerate(writer(store, request, event, out, name), start=1):
+        if progress is not None:
+            progress(rows)
+    return rows
