@@ -4,8 +4,9 @@ Participants onboard (event ID, then name) and then talk, over HTTP, to the real
 the way the Procfile runs it (`uvicorn app:app` in a child process). Deliveries are
 duplicated, a participant's messages arrive in concurrent bursts, the local fake Twilio
 and the local fake model fail a share of their calls, and a test may SIGKILL the server
-at random moments and start it again. Afterwards `account()` checks, from the store and
-from what the fake Twilio received, that nothing was lost and nothing doubled.
+at random moments and start it again. Afterwards `account()` checks, from the store, from
+what the fake Twilio received and from `listener stats`' figures, that nothing was lost
+and nothing doubled.
 
 The size is small by default (what `.ci/run` runs) and the issue's full size with
 `RELIABILITY_FULL=1`.
@@ -32,6 +33,7 @@ from fake_openai import Answer, Request
 from fake_twilio import FakeTwilio
 from load_client import ConnectionLost, WebhookClient
 from listener.flow import Flow
+from listener.stats import collect_stats
 from listener.store.sqlite import SQLiteStore
 from test_webhook_faults import child_env
 from webhook_support import free_socket, message_form
@@ -324,6 +326,13 @@ def account(store: SQLiteStore, plan: LoadPlan, twilio: FakeTwilio, flow: Flow,
 
     replies = owed_replies(store)
     accounts.replies_owed = len(replies)
+    # What `listener stats` prints for the event must agree with the count above.
+    stats = collect_stats(store, EVENT_ID)
+    expected = dict(participants=len(talks), by_state={"listening": len(talks)}, messages_in=len(sent_sids),
+                    messages_out=len(replies), failed_sends=0)
+    for name, value in expected.items():
+        if getattr(stats, name) != value:
+            accounts.problems.append(f"listener stats: {name} is {getattr(stats, name)}, expected {value}")
     accounts.problems += [f"reply {r.id} is {r.status}" for r in replies if r.status != "sent"]
     owed = Counter((r.participant, r.text) for r in replies)
     received = Counter((m["To"].removeprefix("whatsapp:"), m["Body"]) for m in twilio.messages)
