@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias="LOG_LEVEL")
     blocklist_cache_seconds: float = Field(default=30.0, ge=0, validation_alias="BLOCKLIST_CACHE_SECONDS")
+
+    # the web console (`/console`): without a token it answers loopback clients only
+    console_token: SecretStr | None = Field(default=None, validation_alias="CONSOLE_TOKEN")
 
     # OpenAI
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")

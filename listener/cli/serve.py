@@ -7,6 +7,7 @@ import os
 
 from listener.cli.common import CommandError
 from listener.config import Settings
+from listener.console.access import ConsoleExposed, check_exposure
 from listener.web.startup import ConfigurationError, check_settings
 
 
@@ -23,9 +24,11 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     # The app checks again when it starts; checking here turns a refusal into one line.
+    settings = Settings()
     try:
-        check_settings(Settings())
-    except ConfigurationError as exc:
+        check_settings(settings)
+        check_exposure(settings, args.host)
+    except (ConfigurationError, ConsoleExposed) as exc:
         raise CommandError(str(exc), exit_code=2) from exc
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1).
     uvicorn.run("app:app", host=args.host, port=args.port, proxy_headers=True, log_level="info")

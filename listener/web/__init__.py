@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from listener import console
 from listener.config import Settings
 from listener.runtime import Runtime
 from listener.sender import Sender
@@ -42,10 +43,12 @@ def create_app(
         try:
             yield
         finally:
+            await console.close(app)
             await service.stop()
 
     app = FastAPI(title="listener", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router)
+    console.install(app)
 
     @app.exception_handler(StoreError)
     async def store_unavailable(request: Request, exc: StoreError) -> JSONResponse:

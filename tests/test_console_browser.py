@@ -1,0 +1,218 @@
+"""The console in a real headless Chromium against the app served on loopback: an
+organiser logs in, follows an event while signed webhooks arrive, downloads its data;
+a designer holds a whole conversation in the simulator, moves the clock, edits the flow
+file and plays the new flow. Screenshots of every page go to test-artifacts/console/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from console_support import CONSOLE_TOKEN, browser, console_app, screenshot  # noqa: F401 (fixtures)
+from webhook_support import message_form, wait_for
+
+PARTICIPANT = "+15550001001"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def context(browser):  # noqa: F811
+    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def page(context):
+    return context.new_page()
+
+
+def send(app, sid: str, body: str, sender: str = PARTICIPANT) -> None:
+    response = app.post("/message", message_form(sid, sender, body))
+    assert response.status_code == 200
+    wait_for(lambda: app.settled([sid]), what=f"{sid} to be processed")
+
+
+def figure(page, name: str) -> str:
+    return page.inner_text(f"#live [data-figure={name}]").strip()
+
+
+def highlighted(page) -> str:
+    """The name in the diagram's highlighted state box."""
+    page.wait_for_function("document.querySelector('#diagram svg .current') !== null")
+    return (page.locator("#diagram svg .current").text_content() or "").strip()
+
+
+def test_login_then_events_and_an_event_page_follow_webhooks(page, console_app):  # noqa: F811
+    page.goto(console_app.url + "/console/events/CLIMATE24")
+    assert "/console/login" in page.url
+    screenshot(page, "01-login")
+    page.fill("#token", "not-the-token")
+    page.click("button[type=submit]")
+    assert page.get_by_role("alert").inner_text().startswith("That is not the console token")
+    page.fill("#token", CONSOLE_TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/events/CLIMATE24")
+
+    assert figure(page, "participants") == "0"
+    assert page.inner_text("#feed-empty") == "Nothing yet."
+    send(console_app, "SMweb0001", "hi, I'm at CLIMATE24")
+    page.wait_for_function("document.querySelector('#live [data-figure=participants]').textContent === '1'")
+    page.wait_for_selector("#feed li")
+    assert "hi, I'm at CLIMATE24" in page.inner_text("#feed")
+    assert "+155******01" in page.inner_text("#feed")
+    assert PARTICIPANT not in page.content()
+    assert figure(page, "messages_in") == "1"
+
+    for sid, body in [("SMweb0002", "Ada"), ("SMweb0003", "34"), ("SMweb0004", "female"), ("SMweb0005", "Bristol"),
+                      ("SMweb0006", "More bike lanes please")]:
+        send(console_app, sid, body)
+    page.wait_for_function("document.querySelector('#live [data-figure=messages_in]').textContent === '6'")
+    assert "More bike lanes please" in page.inner_text("#feed")
+    page.reload()
+    table = page.inner_text("#participants")
+    assert "+155******01" in table and "Ada" in table and "age: 34" in table and "listening" in table
+    screenshot(page, "02-event")
+
+    page.goto(console_app.url + "/console")
+    card = page.locator("[data-event=CLIMATE24]")
+    assert card.locator("[data-figure=participants]").inner_text() == "1"
+    assert card.locator("[data-figure=messages_last_hour]").inner_text() == "6"
+    screenshot(page, "03-events")
+
+
+def _download(page, fmt: str) -> str:
+    with page.expect_download() as info:
+        page.click(f"[data-export={fmt}]")
+    download = info.value
+    assert download.suggested_filename.startswith("CLIMATE24")
+    return Path(download.path()).read_text(encoding="utf-8")
+
+
+def test_each_export_downloads_with_its_first_row(page, console_app):  # noqa: F811
+    page.goto(console_app.url + "/console/events/CLIMATE24")
+
+    rows = list(csv.DictReader(io.StringIO(_download(page, "csv"))))
+    assert rows[0]["id"] == "SMweb0001" and rows[0]["direction"] == "in" and rows[0]["text"] == "hi, I'm at CLIMATE24"
+    assert rows[0]["participant"].startswith("p-")
+
+    first = json.loads(_download(page, "jsonl").splitlines()[0])
+    assert (first["id"], first["event"], first["text"]) == ("SMweb0001", "CLIMATE24", "hi, I'm at CLIMATE24")
+
+    tttc = list(csv.DictReader(io.StringIO(_download(page, "tttc"))))
+    assert len(tttc) == 1
+    assert tttc[0]["comment-body"] == "More bike lanes please"
+    assert (tttc[0]["interview"], tttc[0]["age"], tttc[0]["region"]) == ("Ada", "34", "Bristol")
+
+
+def _say(page, text: str, voice: bool = False) -> None:
+    page.fill("#message", text)
+    page.click("#send-voice" if voice else "#send")
+    page.wait_for_function("document.getElementById('message').value === ''")
+
+
+def _state_becomes(page, state: str) -> None:
+    page.wait_for_function(f"document.getElementById('diagram').dataset.state === {json.dumps(state)}")
+    assert highlighted(page) == state
+    assert page.inner_text("#sim-state") == state
+
+
+def test_simulator_onboarding_follows_the_diagram_and_25_hours_bring_the_prompt(page, console_app):  # noqa: F811
+    page.goto(console_app.url + "/console/simulator")
+    page.wait_for_selector("#diagram svg")
+    assert highlighted(page) == "new"
+
+    _say(page, "hi, I'm at CLIMATE24")
+    _state_becomes(page, "asking_name")
+    assert "What's your name?" in page.inner_text("#chat")
+    for answer, state in [("Grace", "asking_age"), ("41", "asking_gender"), ("non-binary", "asking_region"),
+                          ("Bath", "listening")]:
+        _say(page, answer)
+        _state_becomes(page, state)
+    _say(page, "we need more trees", voice=True)
+    assert "(voice note) we need more trees" in page.inner_text("#chat")
+    _say(page, "change event TOWNHALL")
+    _state_becomes(page, "confirming_event_change")
+    _say(page, "yes")
+    _state_becomes(page, "asking_name")
+    _say(page, "Grace")
+    _state_becomes(page, "listening")
+    screenshot(page, "04-simulator")
+
+    page.click("#wait")
+    page.wait_for_function("!document.getElementById('wait').disabled")
+    _say(page, "hello again")
+    _state_becomes(page, "choosing_event")
+    assert "Which event" in page.locator("#chat li.bot").last.inner_text()
+    _say(page, "1")
+    _state_becomes(page, "listening")
+    screenshot(page, "05-simulator-after-25h")
+
+    # the simulated participant never reached the deployment's records
+    numbers = {snapshot.participant for snapshot in console_app.store.iter_participants()}
+    assert numbers == {PARTICIPANT}
+    assert all(item.participant == PARTICIPANT for item in console_app.store.iter_interactions())
+
+
+def test_a_designer_edits_the_flow_reloads_and_plays_it(page, console_app):  # noqa: F811
+    page.goto(console_app.url + "/console/simulator")
+    flow_file: Path = console_app.flow_file
+    original = flow_file.read_text()
+    asked = 'ask_name: "What\'s your name? (You can also say \\"anonymous\\".)"'
+    assert asked in original
+    flow_file.write_text(original.replace(asked, 'ask_name: "Who are you, then?"'))
+    page.click("#reload")
+    page.click("#start-over")
+    page.wait_for_function("document.querySelectorAll('#chat li').length === 0")
+    _say(page, "hi, I'm at TOWNHALL")
+    _state_becomes(page, "asking_name")
+    assert page.locator("#chat li.bot").last.inner_text().endswith("Who are you, then?")
+
+    flow_file.write_text(original.replace("initial: new", "initial: nowhere"))
+    page.click("#reload")
+    page.wait_for_selector("#sim-error:not([hidden])")
+    assert "The flow file has a problem" in page.inner_text("#sim-error")
+    assert "nowhere" in page.inner_text("#sim-error")
+    screenshot(page, "06-simulator-flow-error")
+    flow_file.write_text(original)
+
+
+def test_flow_page_draws_the_diagram_with_counts(page, console_app):  # noqa: F811
+    page.goto(console_app.url + "/console/flow")
+    page.wait_for_selector("#diagram[data-drawn] svg")
+    counts = dict(
+        (row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
+        for row in page.locator("#state-counts tbody tr").all()
+    )
+    assert counts["listening"] == "1" and counts["asking_name"] == "0"
+    assert "1 here" in (page.locator("#diagram svg").text_content() or "")
+    screenshot(page, "07-flow")
+
+
+def test_errors_are_pages_and_the_console_fits_a_phone(browser, page, console_app):  # noqa: F811
+    response = page.goto(console_app.url + "/console/events/NO-SUCH-EVENT")
+    assert response.status == 404
+    assert page.inner_text("h1") == "Nothing here"
+    assert "NO-SUCH-EVENT" in page.inner_text("main")
+    assert "Traceback" not in page.content()
+    screenshot(page, "08-not-found")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        mobile = phone.new_page()
+        mobile.goto(console_app.url + "/console/login?next=/console/events/CLIMATE24")
+        mobile.fill("#token", CONSOLE_TOKEN)
+        mobile.click("button[type=submit]")
+        mobile.wait_for_url("**/console/events/CLIMATE24")
+        width = mobile.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the event page is {width}px wide on a 390px phone"
+        screenshot(mobile, "09-event-on-a-phone")
+        mobile.keyboard.press("Tab")
+        assert mobile.evaluate("document.activeElement.textContent") == "Skip to content"
+    finally:
+        phone.close()
