@@ -11,6 +11,7 @@ import io
 import queue
 import threading
 from collections.abc import Iterator
+from typing import TextIO, cast
 
 from listener.export import ExportRequest, export
 from listener.models import EventConfig
@@ -66,7 +67,8 @@ def export_body(store: Store, request: ExportRequest, event: EventConfig) -> Ite
     def produce() -> None:
         writer = _ChunkWriter(chunks, stop)
         try:
-            export(store, request, event, writer)
+            # an io.TextIOBase is a text file; typing's TextIO protocol just does not say so
+            export(store, request, event, cast(TextIO, writer))
             writer.flush()
         except Abandoned:
             return
