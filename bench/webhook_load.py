@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from itertools import count
 from pathlib import Path
 
@@ -62,20 +63,19 @@ def messages(participants: int):
             yield message_form(f"SM{next(sids):032d}", number, body)
 
 
-async def step(client: WebhookClient, forms, rate: float, total: int) -> tuple[list[float], int, float]:
-    """Send `total` forms at `rate` per second; latencies (s), failures, elapsed (s)."""
+async def step(client: WebhookClient, forms, rate: float, total: int) -> tuple[list[float], Counter[str], float]:
+    """Send `total` forms at `rate` per second; latencies (s), failures by kind, elapsed (s)."""
     latencies: list[float] = []
-    failures = 0
+    failures: Counter[str] = Counter()
 
     async def send(form) -> None:
-        nonlocal failures
         try:
             answer = await client.post_form("/message", form)
-        except ConnectionLost:
-            failures += 1
+        except ConnectionLost as exc:
+            failures[str(exc).split(":")[0]] += 1
             return
         if answer.status != 200:
-            failures += 1
+            failures[f"{answer.status} {answer.body[:80].decode(errors='replace')}"] += 1
         latencies.append(answer.seconds)
 
     started = time.perf_counter()
@@ -111,7 +111,9 @@ async def run(label: str, db: Path, port: int, rates: list[float], per_rate: int
                 processed = f"{per_rate / (time.perf_counter() - started):.0f}"
             ms = [value * 1000 for value in latencies] or [float("nan")]
             print(f"{rate:7.0f} {per_rate:6d} {statistics.median(ms):7.2f} {percentile(ms, 0.99):7.2f} "
-                  f"{max(ms):7.1f} {len(latencies) / elapsed:8.0f} {failures:6d} {processed:>12}")
+                  f"{max(ms):7.1f} {len(latencies) / elapsed:8.0f} {sum(failures.values()):6d} {processed:>12}")
+            for kind, number in failures.items():
+                print(f"        failed: {number} x {kind}")
     finally:
         await client.close()
 

@@ -62,7 +62,7 @@ class Engine:
 
         interactions = list(turn.filed)
         if not turn.inbound_parked:
-            kind = "command" if fired.command else turn.arrival.records
+            kind = turn.inbound_kind or ("command" if fired.command else turn.arrival.records)
             event_id = working.current_event_id
             interactions.append(turn.inbound_interaction(kind, event_id))
             membership = working.events.get(event_id) if event_id else None

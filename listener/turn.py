@@ -79,6 +79,7 @@ class Turn:
         self.outbound: list[Interaction] = []
         self.filed: list[Interaction] = []
         self.inbound_parked = False
+        self.inbound_kind: str | None = None
         self.touched: set[str] = set()
         self.trace: list[str] = []
         self.memo: dict[str, Any] = {}
@@ -186,6 +187,10 @@ class Turn:
             state=self.arrived_in,
             at=message.received_at,
         )
+
+    def record_inbound_as(self, kind: str) -> None:
+        """File this message under another kind than its state's (`records:`) says."""
+        self.inbound_kind = kind
 
     def park_inbound(self, key: str) -> None:
         """Hold this message in the snapshot until the flow decides where it belongs."""

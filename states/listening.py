@@ -7,6 +7,22 @@ from listener.turn import Turn
 from listener.values import participant_name
 
 
+def over_limit(turn: Turn) -> bool:
+    """The participant has sent the event's `interaction_limit` messages already."""
+    event, membership = turn.event, turn.membership
+    if event is None or event.interaction_limit is None or membership is None:
+        return False
+    return membership.messages >= event.interaction_limit
+
+
+def note_over_limit(turn: Turn) -> None:
+    """Keep the message (apart from contributions) and say so once, at the first one over."""
+    turn.record_inbound_as("over_limit")
+    event, membership = turn.event, turn.membership
+    if membership.messages == event.interaction_limit and event.responses != "silent":
+        turn.say("limit_reached")
+
+
 def acknowledge(turn: Turn) -> None:
     """Reply in a sentence or two, or not at all when the event is silent."""
     event = turn.event

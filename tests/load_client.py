@@ -68,23 +68,38 @@ class WebhookClient:
             head.append(f"X-Twilio-Signature: {signature(path, form)}")
         request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
         async with self._slots:
-            connection = self._idle.pop() if self._idle else None
             started = time.perf_counter()
+            connection = self._idle.pop() if self._idle else None
+            if connection is not None:
+                try:
+                    return self._answered(connection, *(await self._exchange(connection, request)), started)
+                except (OSError, asyncio.IncompleteReadError):
+                    # The server closed this idle connection (its keep-alive timeout) as the
+                    # request went out: send it again on a new one, as HTTP clients do.
+                    connection.close()
+                    started = time.perf_counter()
+                except (asyncio.TimeoutError, ValueError) as exc:
+                    connection.close()
+                    raise ConnectionLost(f"{type(exc).__name__}: {exc}") from None
+            connection = None
             try:
-                if connection is None:
-                    connection = await self._open()
-                connection.writer.write(request)
-                status, payload, keep = await asyncio.wait_for(_read_response(connection.reader), self.timeout)
+                connection = await self._open()
+                return self._answered(connection, *(await self._exchange(connection, request)), started)
             except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
                 if connection is not None:
                     connection.close()
                 raise ConnectionLost(f"{type(exc).__name__}: {exc}") from None
-            seconds = time.perf_counter() - started
-            if keep:
-                self._idle.append(connection)
-            else:
-                connection.close()
-        return Answer(status, seconds, payload)
+
+    async def _exchange(self, connection: _Connection, request: bytes) -> tuple[int, bytes, bool]:
+        connection.writer.write(request)
+        return await asyncio.wait_for(_read_response(connection.reader), self.timeout)
+
+    def _answered(self, connection: _Connection, status: int, payload: bytes, keep: bool, started: float) -> Answer:
+        if keep:
+            self._idle.append(connection)
+        else:
+            connection.close()
+        return Answer(status, time.perf_counter() - started, payload)
 
     async def close(self) -> None:
         for connection in self._idle:

@@ -131,7 +131,7 @@ def test_unknown_state_in_a_transition_is_reported_with_its_line():
 
 def test_unknown_source_state_is_reported():
     text = _broken("    source: listening\n    dest: null\n    after: listening.acknowledge", "    source: listenin\n    dest: null\n    after: listening.acknowledge")
-    _expect_error(text, r"unknown state 'listenin'", "source: listenin")
+    _expect_error(text, r"unknown state 'listenin'", "source: listenin\n")
 
 
 def test_callback_that_does_not_resolve_is_reported():

@@ -21,7 +21,7 @@ from listener.store.sqlite import SQLiteStore
 
 MAX_DEPTH = 10
 TEXTS = [
-    "CLIMATE24", "TOWNHALL", "QUIET-ROOM", "OLDFAIR", "nonsense", "Alex", "34", "woman",
+    "CLIMATE24", "TOWNHALL", "QUIET-ROOM", "OLDFAIR", "SHORT-POLL", "nonsense", "Alex", "34", "woman",
     "Bristol", "prefer not to say", "yes", "no", "1", "help", "stop", "start", "finish",
     "change name Robin", "change name", "change event TOWNHALL", "change event CLIMATE24",
     "change event OLDFAIR", "change event NOPE", "an idea about parks",
@@ -88,6 +88,7 @@ def situation(world: World) -> tuple:
         tuple(sorted(snapshot.events)),
         tuple(sorted(membership.answers)) if membership else (),
         membership.welcomed if membership else None,
+        min(membership.messages, 5) if membership else 0,
         min(snapshot.attempts, 3),
         tuple(sorted(snapshot.pending)),
         tuple(sorted(e.event_id for e in world.store.list_events())),
