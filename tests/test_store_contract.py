@@ -463,17 +463,17 @@ def test_a_claim_whose_sender_died_expires_and_the_reply_is_pending_again(any_st
 
 
 def test_events_are_found_without_regard_to_case(any_store):
-    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM", "TOWNHALL"]
+    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM", "SHORT-POLL", "TOWNHALL"]
     assert any_store.get_event("climate24").event_name == "Climate Assembly"
     assert any_store.get_event("NOPE") is None
     changed = any_store.get_event(EVENT).model_copy(update={"event_name": "Climate Assembly 2"})
     any_store.put_event(changed)
     assert any_store.get_event("Climate24").event_name == "Climate Assembly 2"
-    assert len(any_store.list_events()) == 4
+    assert len(any_store.list_events()) == 5
     assert any_store.delete_event("townhall") is True
     assert any_store.delete_event("townhall") is False
     assert any_store.get_event(OTHER_EVENT) is None
-    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM"]
+    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM", "SHORT-POLL"]
 
 
 # privacy ----------------------------------------------------------------------------------
