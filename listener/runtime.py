@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from listener.ai import OpenAIExtractor, OpenAIResponder, OpenAITranscriber, async_client, sync_client
 from listener.config import Settings
 from listener.engine import Engine
 from listener.events import EventDirectory
@@ -37,6 +36,9 @@ def build_services(settings: Settings, store: Store) -> Services:
     events = EventDirectory(store, ttl=settings.event_cache_seconds)
     if not settings.openai_api_key:
         return Services(extractor=RuleExtractor(), responder=TemplateResponder(), events=events)
+    # imported here: the SDK takes a second to import, which offline commands never need
+    from listener.ai import OpenAIExtractor, OpenAIResponder, sync_client
+
     client = sync_client(settings)
     return Services(
         extractor=OpenAIExtractor(client, settings.openai_model, rules=RuleExtractor()),
@@ -49,6 +51,8 @@ def build_transcriber(settings: Settings) -> Transcriber:
     """The voice-note transcriber the configuration asks for (none without a key)."""
     if not settings.openai_api_key:
         return UnavailableTranscriber()
+    from listener.ai import OpenAITranscriber, async_client
+
     return OpenAITranscriber(
         async_client(settings), settings.openai_transcribe_model, settings.openai_transcribe_format
     )

@@ -7,8 +7,6 @@ import os
 
 from listener.cli.common import CommandError
 from listener.config import Settings
-from listener.console.access import ConsoleExposed, check_exposure
-from listener.web.startup import ConfigurationError, check_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # The web stack is imported only to serve, so other commands start quickly.
     import uvicorn
+
+    from listener.console.access import ConsoleExposed, check_exposure
+    from listener.web.startup import ConfigurationError, check_settings
 
     # The app checks again when it starts; checking here turns a refusal into one line.
     settings = Settings()
