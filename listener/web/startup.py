@@ -26,8 +26,14 @@ def check_settings(settings: Settings) -> list[str]:
             raise ConfigurationError(
                 "ENVIRONMENT is production: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_NUMBER to send replies"
             )
+        if settings.console_token is None:
+            return ["CONSOLE_TOKEN is not set: /console refuses every request that comes through a proxy (set it to use the console)"]
         return []
     warnings = []
+    if settings.console_token is None:
+        warnings.append(
+            "CONSOLE_TOKEN is not set: /console answers only requests made on this machine, not through a proxy"
+        )
     if not settings.twilio_auth_token:
         warnings.append("TWILIO_AUTH_TOKEN is not set: webhook signatures are NOT checked")
     elif not settings.twilio_validate_signature:
