@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from listener import metrics
@@ -21,6 +22,8 @@ from listener.logs import message_context
 from listener.masking import mask_phone
 from listener.web.form import TwilioMessageForm, TwilioStatusForm, describe
 from listener.web.service import WebService
+
+FormModel = TypeVar("FormModel", bound=BaseModel)
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +72,20 @@ async def read_signed_form(request: Request, service: WebService) -> ImmutableMu
     return form
 
 
+def validated(model: type[FormModel], form: ImmutableMultiDict) -> FormModel:
+    """The form as `model`, or 422 naming each field at fault."""
+    try:
+        return model.model_validate(dict(form))
+    except ValidationError as exc:
+        raise HTTPException(422, describe(exc)) from None
+
+
 @router.post("/message", include_in_schema=False)
 @router.post("/message/", include_in_schema=False)
 async def receive_message(request: Request) -> Response:
     """Twilio's incoming-message webhook: 200 with empty TwiML once the message is in the inbox."""
     service = _service(request)
-    form = await read_signed_form(request, service)
-    try:
-        message = TwilioMessageForm.model_validate(dict(form))
-    except ValidationError as exc:
-        raise HTTPException(422, describe(exc)) from None
+    message = validated(TwilioMessageForm, await read_signed_form(request, service))
     with message_context(message.message_sid, message.sender):
         if await asyncio.to_thread(service.blocklist.blocked, message.sender):
             metrics.MESSAGES_BLOCKED.inc()
@@ -102,11 +109,7 @@ async def receive_message(request: Request) -> Response:
 async def receive_status(request: Request) -> Response:
     """Twilio's status callback for a reply we sent: record delivered / read / failed."""
     service = _service(request)
-    form = await read_signed_form(request, service)
-    try:
-        status = TwilioStatusForm.model_validate(dict(form))
-    except ValidationError as exc:
-        raise HTTPException(422, describe(exc)) from None
+    status = validated(TwilioStatusForm, await read_signed_form(request, service))
     reply_status = status.reply_status
     if reply_status is not None:
         known = await asyncio.to_thread(
