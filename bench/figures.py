@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 
 
 def percentile(samples: list[int] | list[float], fraction: float) -> float:
@@ -27,15 +26,20 @@ def machine_line() -> str:
     return f"machine: {model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def rss_mib(pid: int | str = "self") -> float:
-    """Resident memory of a process now, from /proc (Linux)."""
+def _status_mib(field: str, pid: int | str) -> float:
     with open(f"/proc/{pid}/status") as status:
         for row in status:
-            if row.startswith("VmRSS:"):
+            if row.startswith(f"{field}:"):
                 return int(row.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc status")
+    raise RuntimeError(f"no {field} in /proc status")
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident memory of a process now, from /proc (Linux)."""
+    return _status_mib("VmRSS", pid)
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory so far: VmHWM, which starts afresh at exec
+    (getrusage's ru_maxrss would carry over the parent's peak into a child process)."""
+    return _status_mib("VmHWM", "self")

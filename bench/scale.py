@@ -155,7 +155,7 @@ def export_speed(interactions: int, workdir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--participants", default="1000,100000")
+    parser.add_argument("--participants", default="1000,100000", help="comma-separated; empty skips this part")
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--export-child", nargs=2, metavar=("HOW", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,7 +164,8 @@ def main() -> None:
         return
     print(machine_line())
     with tempfile.TemporaryDirectory() as workdir:
-        server_memory([int(count) for count in args.participants.split(",")], Path(workdir))
+        if args.participants:
+            server_memory([int(count) for count in args.participants.split(",")], Path(workdir))
         export_speed(args.interactions, Path(workdir))
 
 
