@@ -65,3 +65,5 @@ def configure_logging(log_format: str, level: str) -> None:
     for name in UVICORN_LOGGERS:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # The twilio client logs every request at INFO (a dozen lines per reply): keep its warnings.
+    logging.getLogger("twilio").setLevel(max(logging.WARNING, root.level))
