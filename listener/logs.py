@@ -65,5 +65,7 @@ def configure_logging(log_format: str, level: str) -> None:
     for name in UVICORN_LOGGERS:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
-    # The twilio client logs every request at INFO (a dozen lines per reply): keep its warnings.
-    logging.getLogger("twilio").setLevel(max(logging.WARNING, root.level))
+    # The twilio client logs every request, and transitions every callback, at INFO (dozens
+    # of lines per message): keep their warnings only.
+    for chatty in ("twilio", "transitions"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
