@@ -21,7 +21,8 @@ from listener.masking import mask_phone
 KEY_SECRET_NAME = "participant-key"
 """The store secret participant keys are made with."""
 
-PHONE_NUMBER = re.compile(r"^\+[1-9][0-9]{6,14}$")
+PHONE_NUMBER = re.compile(r"^\+[1-9][0-9]{5,14}$")
+CHANNEL_PREFIXES = ("whatsapp:", "sms:", "mms:")
 
 
 class NumberError(ValueError):
@@ -29,8 +30,15 @@ class NumberError(ValueError):
 
 
 def normalise_number(text: str) -> str:
-    """`whatsapp:+1 555 000-1111` -> `+15550001111`, as the webhook stores participants."""
-    bare = re.sub(r"[\s().-]", "", text.strip().removeprefix("whatsapp:"))
+    """`whatsapp:+1 555 000-1111` (or `15550001111`) -> `+15550001111`: the one form the
+    webhook stores participants in and the operators' commands look them up by."""
+    bare = text.strip()
+    for prefix in CHANNEL_PREFIXES:
+        if bare.lower().startswith(prefix):
+            bare = bare[len(prefix):]
+            break
+    bare = re.sub(r"[\s().-]", "", bare)
+    bare = bare if bare.startswith("+") else f"+{bare}"
     if not PHONE_NUMBER.match(bare):
         raise NumberError(f"{text!r} is not a phone number in international form, like +15550001111")
     return bare

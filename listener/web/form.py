@@ -7,7 +7,6 @@ edge, so the engine only ever sees a well-formed `InboundMessage`; anything else
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,27 +14,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from listener.models import InboundMessage, Media, ReplyStatus
+from listener.privacy import normalise_number
 
 SID_PATTERN = r"^[A-Za-z]{2}[A-Za-z0-9]{1,62}$"
-PHONE = re.compile(r"^\+?([1-9][0-9]{5,14})$")
-CHANNEL_PREFIXES = ("whatsapp:", "sms:", "mms:")
 # WhatsApp's own limit on a message's text; anything longer did not come from WhatsApp.
 MAX_BODY_CHARS = 4096
 MAX_MEDIA = 10
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-
-
-def normalise_number(value: str) -> str:
-    """`whatsapp:+15550001111` (or `15550001111`) -> `+15550001111`."""
-    text = value.strip()
-    for prefix in CHANNEL_PREFIXES:
-        if text.lower().startswith(prefix):
-            text = text[len(prefix):].strip()
-            break
-    match = PHONE.match(text.replace(" ", ""))
-    if not match:
-        raise ValueError("not a phone number such as whatsapp:+15550001111")
-    return f"+{match[1]}"
 
 
 class TwilioMessageForm(BaseModel):
