@@ -66,6 +66,7 @@ def configure_logging(log_format: str, level: str) -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     # The twilio client logs every request, and transitions every callback, at INFO (dozens
-    # of lines per message): keep their warnings only.
-    for chatty in ("twilio", "transitions"):
+    # of lines per message); httpx logs each URL, and a media redirect's URL is a signed link
+    # to the participant's voice note: keep their warnings only.
+    for chatty in ("twilio", "transitions", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

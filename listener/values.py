@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from listener.extract.base import ANONYMOUS
+
 if TYPE_CHECKING:
     from listener.turn import Turn
 
@@ -17,7 +19,7 @@ def participant_name(turn: Turn) -> str:
     """The name the participant gave in the current event, or '' when none or anonymous."""
     membership = turn.membership
     answer = membership.answers.get("name") if membership else None
-    if answer is None or not answer.value or answer.value == "Anonymous":
+    if answer is None or not answer.value or answer.value == ANONYMOUS:
         return ""
     return str(answer.value)
 

@@ -195,7 +195,8 @@ class Worker:
         self._recovery_task = asyncio.get_running_loop().create_task(self._recover_forever(), name="recovery")
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Let queued work finish for up to `timeout` seconds; what is left stays pending."""
+        """Let queued messages, then their replies, finish for up to `timeout` seconds each;
+        what is left stays pending for the next start."""
         if self._recovery_task is not None:
             self._recovery_task.cancel()
             await asyncio.gather(self._recovery_task, return_exceptions=True)
