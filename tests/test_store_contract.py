@@ -469,6 +469,10 @@ def test_events_are_found_without_regard_to_case(any_store):
     changed = any_store.get_event(EVENT).model_copy(update={"event_name": "Climate Assembly 2"})
     any_store.put_event(changed)
     assert any_store.get_event("Climate24").event_name == "Climate Assembly 2"
+    recased = changed.model_copy(update={"event_id": "climate24", "event_name": "Climate Assembly 3"})
+    any_store.put_event(recased)
+    stored = any_store.get_event("CLIMATE24")
+    assert (stored.event_id, stored.event_name) == ("CLIMATE24", "Climate Assembly 3"), "snapshots name it so"
     assert len(any_store.list_events()) == 5
     assert any_store.delete_event("townhall") is True
     assert any_store.delete_event("townhall") is False

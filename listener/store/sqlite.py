@@ -256,10 +256,17 @@ class SQLiteStore:
     # events ------------------------------------------------------------------------------
 
     def put_event(self, event: EventConfig) -> None:
+        """Add or replace; an event keeps the spelling of its ID it was first stored with,
+        since participants' snapshots refer to it by that spelling."""
         with self._write() as conn:
+            row = conn.execute(
+                "SELECT event_id FROM event_info WHERE event_key = ?", (_event_key(event.event_id),)
+            ).fetchone()
+            if row is not None:
+                event = event.model_copy(update={"event_id": row[0]})
             conn.execute(
                 "INSERT INTO event_info (event_key, event_id, data) VALUES (?, ?, ?)"
-                " ON CONFLICT (event_key) DO UPDATE SET event_id = excluded.event_id, data = excluded.data",
+                " ON CONFLICT (event_key) DO UPDATE SET data = excluded.data",
                 (_event_key(event.event_id), event.event_id, event.model_dump_json()),
             )
 
