@@ -55,8 +55,6 @@ class Engine:
         fired = self.flow.run(turn)
 
         working.state = turn.state
-        if turn.state != turn.arrived_in:
-            working.attempts = 0
         if working.last_message_at is None or message.received_at > working.last_message_at:
             working.last_message_at = message.received_at
 

@@ -49,6 +49,11 @@ def _mark(label: str, turn: Turn) -> None:
     turn.trace.append(label)
 
 
+def _left_state(turn: Turn) -> None:
+    """Attempts count failed answers in one visit to a state: leaving it ends the visit."""
+    turn.snapshot.attempts = 0
+
+
 class Flow:
     """The graph, its machine, and the rules that map a message to triggers."""
 
@@ -93,7 +98,7 @@ class Flow:
         return {
             "name": state.name,
             "on_enter": [self.graph.callback(name) for name in state.on_enter],
-            "on_exit": [self.graph.callback(name) for name in state.on_exit],
+            "on_exit": [_left_state, *(self.graph.callback(name) for name in state.on_exit)],
         }
 
     def _add(self, label, trigger, source, dest, spec) -> None:
