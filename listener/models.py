@@ -122,6 +122,7 @@ class Membership(BaseModel):
     completed: bool = False
     completed_at: datetime | None = None
     messages: int = 0
+    contributions: int = 0
 
 
 class ParticipantSnapshot(BaseModel):

@@ -19,6 +19,7 @@ def profile_document(event_id: str, participant: str, membership: Membership) ->
         "completed": membership.completed,
         "completed_at": membership.completed_at.isoformat() if membership.completed_at else None,
         "messages": membership.messages,
+        "contributions": membership.contributions,
     }
     for field, answer in membership.answers.items():
         document[field] = answer.value
