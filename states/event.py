@@ -139,5 +139,13 @@ def join_pending(turn: Turn) -> None:
     join(turn, event)
 
 
+def keep_as_contribution(turn: Turn) -> None:
+    """Neither yes nor no: a participant who was already listening said something else,
+    which belongs with what they said (the switch is off either way)."""
+    membership = turn.membership
+    if membership is not None and membership.welcomed:
+        turn.record_inbound_as("contribution")
+
+
 def forget_pending_change(turn: Turn) -> None:
     turn.snapshot.pending.pop(PENDING_CHANGE, None)

@@ -33,9 +33,18 @@ def out_of_attempts(turn: Turn) -> bool:
     return turn.snapshot.attempts + 1 >= turn.max_attempts
 
 
+def _yes_no(turn: Turn) -> Extraction:
+    return turn.remember("yes_no", lambda: turn.services.extractor.yes_no(turn.text))
+
+
 def said_yes(turn: Turn) -> bool:
-    answer: Extraction = turn.remember("yes_no", lambda: turn.services.extractor.yes_no(turn.text))
+    answer = _yes_no(turn)
     return answer.ok and answer.value is True
+
+
+def said_no(turn: Turn) -> bool:
+    answer = _yes_no(turn)
+    return answer.ok and answer.value is False
 
 
 def media_received(turn: Turn) -> None:
