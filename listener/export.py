@@ -92,6 +92,19 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_cell(value: object) -> object:
+    """A participant's words that a spreadsheet would run as a formula (`=HYPERLINK(...)`)
+    are written with a leading apostrophe: organisers open this file in spreadsheets.
+    (The Talk to the City file is read by its pipeline as text and stays verbatim.)"""
+    value = _cell(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _write_interactions(
     store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str]
 ) -> Iterator[None]:
@@ -106,7 +119,7 @@ def _write_interactions(
     for interaction in stream:
         row = interaction_row(interaction, event, name)
         row["media"] = " ".join(media["url"] for media in row["media"])
-        writer.writerow({key: _cell(value) for key, value in row.items()})
+        writer.writerow({key: _spreadsheet_cell(value) for key, value in row.items()})
         yield
 
 

