@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 from fastapi.routing import APIRoute
@@ -84,24 +83,15 @@ def test_a_session_cookie_expires_and_dies_with_a_changed_token():
     assert not valid_session("garbage", CONSOLE_TOKEN) and not valid_session(None, CONSOLE_TOKEN)
 
 
-def _slowest_fast_call(given: str, expected: str, repeat: int = 200) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        tokens_match(given, expected)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_the_token_is_compared_in_constant_time():
-    """With `==` a guess sharing a long prefix takes far longer to reject than one wrong at
-    its first character; a constant-time comparison reads the whole token either way."""
-    expected = "k" * 4_000_000
-    wrong_at_start = "x" + expected[1:]
-    wrong_at_end = expected[:-1] + "x"
-    assert tokens_match(expected, expected) and not tokens_match(wrong_at_end, expected)
-    early, late = _slowest_fast_call(wrong_at_start, expected), _slowest_fast_call(wrong_at_end, expected)
-    assert early > late / 3, f"rejecting at the first character took {early:.6f}s, at the last {late:.6f}s"
+def test_the_token_comparison_accepts_only_the_whole_token():
+    """`tokens_match` is `hmac.compare_digest` over the UTF-8 bytes: constant time by
+    construction. (A timing test here could not tell it from `==`: encoding the strings
+    costs more than comparing them, so it was left out rather than kept as a test that
+    cannot fail.)"""
+    expected = "k" * 64 + "é"
+    assert tokens_match(expected, expected)
+    for wrong in ("x" + expected[1:], expected[:-1] + "e", expected[:-1], expected + "k", ""):
+        assert not tokens_match(wrong, expected), wrong
 
 
 def test_without_a_token_only_this_machine_is_served(app_server):  # noqa: F811

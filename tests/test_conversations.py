@@ -30,8 +30,9 @@ def test_conversation_script(path: Path, any_store) -> None:
     run_script(_load(path), any_store)
 
 
-def run_script(script: dict, store) -> None:
-    chat = Conversation(make_engine(store), participant=script.get("participant", "+15550100001"))
+def run_script(script: dict, store, engine=None) -> None:
+    """Run one script on `store`, through `engine` (default: the offline engine on it)."""
+    chat = Conversation(engine or make_engine(store), participant=script.get("participant", "+15550100001"))
     last_message = None
     sent = {}
     for number, step in enumerate(script["steps"], start=1):

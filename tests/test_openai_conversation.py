@@ -91,11 +91,9 @@ def test_running_a_message_again_asks_the_model_once(fake, store):
 
 
 @pytest.mark.parametrize("path", test_conversations.SCRIPTS, ids=[p.stem for p in test_conversations.SCRIPTS])
-def test_every_conversation_script_passes_while_openai_fails(path, fake, store, monkeypatch):
+def test_every_conversation_script_passes_while_openai_fails(path, fake, store):
     """The engine owner's scripts, unchanged, with every model call failing (500 forever)."""
     fake.always(Answer.error(500))
     engine = openai_engine(fake, store, OPENAI_MAX_RETRIES=0)
-    # The scripts' runner builds its engine with the harness; give it the OpenAI one.
-    monkeypatch.setattr(test_conversations, "make_engine", lambda store: engine)
-    test_conversations.run_script(test_conversations._load(path), store)
+    test_conversations.run_script(test_conversations._load(path), store, engine)
     assert fake.misses == []

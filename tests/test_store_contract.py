@@ -304,6 +304,10 @@ def test_two_processes_on_one_participant_lose_no_update(any_store):
         worker.start()
     for worker in workers:
         worker.join(timeout=180)
+    for worker in workers:
+        if worker.is_alive():  # hung: fail, without leaving it running past the session
+            worker.terminate()
+            worker.join()
     assert [worker.exitcode for worker in workers] == [0, 0]
     snapshot = any_store.load_participant(chat.participant)
     assert snapshot.version == joined.version + 12

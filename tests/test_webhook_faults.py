@@ -89,7 +89,7 @@ def test_the_webhook_answers_at_once_while_the_transcriber_hangs(start_app, fake
             response = server.post("/message", message_form(f"SM{index:032d}", sender, "hello"))
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200
-        assert max(timings) < 1.0
+        assert max(timings) < 5.0  # the transcriber hangs for 30 s
         # Another participant is not held up by it.
         wait_for(lambda: server.store.inbound_status(f"SM{1:032d}") == "done", what="the other participant")
         assert server.store.inbound_status("SM" + "c" * 32) == "pending"
