@@ -63,34 +63,40 @@ class Delivery:
     async def _claim(self, reply_id: str) -> OutboundReply | None:
         return await asyncio.to_thread(self.store.claim_reply, reply_id, self.policy.claim_seconds, self.claimant)
 
-    async def deliver(self, reply: OutboundReply) -> None:
+    async def deliver(self, reply: OutboundReply) -> bool:
         """Send a reply once: claim it first, so no other sender (another process's
-        recovery sweep) sends it too; a reply already sent, failed or claimed is left alone."""
+        recovery sweep) sends it too; a reply already sent, failed or claimed is left alone.
+        A long reply goes out in parts, its progress recorded, so a retry resumes after the
+        parts already sent. False when the reply is still pending (to be tried again)."""
         current = await self._claim(reply.id)
         if current is None:
-            return
-        provider_sid: str | None = None
+            return True
+        parts = split_text(current.text)
+        provider_sid = current.provider_sid
         try:
-            for part in split_text(current.text):
-                provider_sid = await self._send_part(current, part)
+            for index in range(current.parts_sent, len(parts)):
+                provider_sid = await self._send_part(current, parts[index])
+                if index + 1 < len(parts):
+                    await asyncio.to_thread(self.store.record_reply_part, current.id, index + 1, provider_sid)
         except ClaimLost:
             log.warning("reply %s: another sender took it over; leaving it to them", current.id)
-            return
+            return True
         except SendError as exc:
             error = f"{exc.code}: {exc}" if exc.code else str(exc)
             if exc.permanent:
                 log.warning("reply %s to %s failed for good: %s", current.id, mask_phone(current.participant), error)
                 metrics.REPLIES_FAILED.inc()
                 await asyncio.to_thread(self.store.update_reply, current.id, "failed", provider_sid, error)
-            else:
-                log.warning("reply %s to %s still pending: %s", current.id, mask_phone(current.participant), error)
-                await asyncio.to_thread(self.store.update_reply, current.id, "pending", provider_sid, error)
-            return
+                return True
+            log.warning("reply %s to %s still pending: %s", current.id, mask_phone(current.participant), error)
+            await asyncio.to_thread(self.store.update_reply, current.id, "pending", provider_sid, error)
+            return False
         # A long reply goes out in parts; the last part's SID is the one kept, so its
         # delivery status stands for the reply's.
         await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid)
         metrics.REPLIES_SENT.inc()
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
+        return True
 
     async def _send_part(self, reply: OutboundReply, text: str) -> str | None:
         failures = 0

@@ -33,6 +33,10 @@ class OrderedLanes:
                 self._drain(key), name=f"{self.name}-lane"
             )
 
+    def busy(self, key: str) -> bool:
+        """Whether the key's lane has work queued or running."""
+        return key in self._tasks
+
     async def _drain(self, key: str) -> None:
         queue = self._queues[key]
         try:

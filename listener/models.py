@@ -208,6 +208,7 @@ class OutboundReply(BaseModel):
     provider_sid: str | None = None
     error: str | None = None
     attempts: int = 0
+    parts_sent: int = 0
     claimed_by: str | None = None
     claimed_until: datetime | None = None
 

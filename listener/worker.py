@@ -67,6 +67,7 @@ class Worker:
         self._sending = OrderedLanes("send")
         self._queued_messages: set[str] = set()
         self._queued_replies: set[str] = set()
+        self._stalled: set[str] = set()
         self._arrival_gates: dict[str, _Gate] = {}
         self._recovery_task: asyncio.Task[None] | None = None
         self._engine_threads = ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="engine")
@@ -155,9 +156,14 @@ class Worker:
         self._sending.put(reply.participant, lambda: self._send(reply))
 
     async def _send(self, reply: OutboundReply) -> None:
+        """Send in order: after a reply is left pending, the participant's later replies
+        wait too (pending), and the next recovery sweep sends them all, oldest first."""
         try:
+            if reply.participant in self._stalled:
+                return
             with message_context(reply.in_reply_to, reply.participant):
-                await self.delivery.deliver(reply)
+                if not await self.delivery.deliver(reply):
+                    self._stalled.add(reply.participant)
         finally:
             self._queued_replies.discard(reply.id)
 
@@ -175,6 +181,9 @@ class Worker:
                 self.submit(message)
                 queued = (queued[0] + 1, queued[1])
         for reply in replies:
+            if reply.participant in self._stalled and self._sending.busy(reply.participant):
+                continue  # its lane is still skipping later replies; next sweep, in order
+            self._stalled.discard(reply.participant)
             if reply.created_at <= cutoff and reply.id not in self._queued_replies:
                 self.submit_reply(reply)
                 queued = (queued[0], queued[1] + 1)

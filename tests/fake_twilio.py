@@ -43,7 +43,7 @@ class FakeTwilio:
         self.messages: list[dict[str, str]] = []  # accepted sends, in order
         self.attempts: list[dict[str, str]] = []  # every send, accepted or not
         self.media_requests: list[dict[str, str | None]] = []
-        self._failures: list[tuple[int, int]] = []
+        self._failures: list[tuple[int, int] | None] = []  # None: that send succeeds
         self._random_failures: tuple[float, list[tuple[int, int]], random.Random] | None = None
         self._media: dict[str, MediaItem] = {}
         self._lock = threading.Lock()
@@ -61,10 +61,11 @@ class FakeTwilio:
 
     # configuration ---------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int, code: int) -> None:
-        """The next `count` sends answer `status` with Twilio error `code`."""
+    def fail_next(self, count: int, status: int, code: int, after: int = 0) -> None:
+        """After `after` more sends succeed, the next `count` answer `status` with Twilio
+        error `code`."""
         with self._lock:
-            self._failures.extend([(status, code)] * count)
+            self._failures.extend([None] * after + [(status, code)] * count)
 
     def fail_randomly(self, fraction: float, errors: list[tuple[int, int]], seed: int = 0) -> None:
         """From now on, each send fails with probability `fraction`, with one of `errors`

@@ -415,6 +415,16 @@ def test_replies_move_through_their_statuses(any_store):
     assert any_store.get_reply("SM-missing") is None
 
 
+def test_a_long_reply_keeps_how_far_it_got(any_store):
+    deliver(any_store, inbound("SM-1"))
+    assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is not None
+    any_store.record_reply_part("SM-1-r1", 2, "SMpart2")
+    reply = any_store.get_reply("SM-1-r1")
+    assert (reply.parts_sent, reply.provider_sid, reply.status, reply.claimed_by) == (2, "SMpart2", "sending", "sender-a")
+    any_store.record_reply_part("SM-missing", 1, "SMx")
+    assert any_store.get_reply("SM-missing") is None
+
+
 def test_a_late_status_callback_never_moves_a_reply_back(any_store):
     deliver(any_store, inbound("SM-1"))
     any_store.update_reply("SM-1-r1", "sent", provider_sid="SMprovider1")

@@ -72,6 +72,17 @@ def test_an_outage_longer_than_the_retries_is_sent_by_a_later_sweep(start_app, f
     assert len(fake_twilio.attempts) == 3
 
 
+def test_a_reply_left_pending_holds_back_the_later_ones_so_they_arrive_in_order(start_app, fake_twilio):
+    server = start_app(send_max_attempts=2, recovery_interval_seconds=0.2)
+    fake_twilio.fail_next(2, 503, 20503)  # the welcome fails both attempts; the question would not
+    sid = "SM" + "5" * 32
+    server.post("/message", message_form(sid, PARTICIPANT, "hi, I'm at CLIMATE24"))
+    wait_for(lambda: server.settled([sid]), what="both replies to go out")
+    owed = [i.text for i in server.store.iter_interactions(participant=PARTICIPANT) if i.direction == "out"]
+    assert len(owed) == 2
+    assert fake_twilio.sent_to(PARTICIPANT) == owed, "the question must not overtake the welcome"
+
+
 def test_the_webhook_answers_at_once_while_the_transcriber_hangs(start_app, fake_twilio):
     transcription = FakeTranscription(text="hi, I'm at CLIMATE24", hang=True).start()
     try:

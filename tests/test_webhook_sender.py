@@ -58,3 +58,26 @@ def test_a_long_reply_is_sent_in_parts_and_the_last_sid_kept(store, tmp_path, fa
     assert " ".join(parts) == text
     stored = store.get_reply("SMlong-r1")
     assert (stored.status, stored.provider_sid) == ("sent", fake_twilio.messages[-1]["Sid"])
+
+
+def test_a_long_reply_interrupted_by_an_outage_resumes_after_the_parts_sent(store, tmp_path, fake_twilio):
+    text = " ".join(f"Sentence number {n} of a long reply." for n in range(150))
+    reply = OutboundReply(id="SMcut-r1", participant=PARTICIPANT, text=text, in_reply_to="SMcut",
+                          created_at=datetime.now(timezone.utc))
+    snapshot = ParticipantSnapshot(participant=PARTICIPANT, state="new", version=1)
+    store.commit(Outcome(message_sid="SMcut", snapshot=snapshot, expected_version=0, replies=[reply]))
+    settings_ = make_settings(tmp_path / "unused.db", fake_twilio, send_max_attempts=2)
+    fake_twilio.fail_next(2, 503, 20503, after=1)  # part 1 goes out, part 2 fails twice
+
+    async def deliver_twice() -> tuple[bool, bool]:
+        sender = TwilioSender(settings_)
+        try:
+            delivery = Delivery(store, sender, RetryPolicy.from_settings(settings_))
+            return await delivery.deliver(reply), await delivery.deliver(reply)
+        finally:
+            await sender.close()
+
+    first, second = asyncio.run(deliver_twice())
+    assert (first, second) == (False, True)  # left pending, then sent
+    assert fake_twilio.sent_to(PARTICIPANT) == split_text(text), "no part sent twice, none missing"
+    assert store.get_reply("SMcut-r1").status == "sent"

@@ -105,6 +105,9 @@ class Store(Protocol):
         claimant's own claim; None when it is not there, already sent or failed, or
         claimed by another sender right now."""
 
+    def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
+        """A long reply went out up to part `parts_sent`: a later retry resumes after it."""
+
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:

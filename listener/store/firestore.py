@@ -469,6 +469,14 @@ class FirestoreStore:
         except google_errors.NotFound:
             return
 
+    def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
+        try:
+            self.client.collection(OUTBOX).document(reply_id).update(
+                {"parts_sent": parts_sent, "provider_sid": provider_sid}
+            )
+        except google_errors.NotFound:
+            return
+
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:

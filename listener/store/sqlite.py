@@ -415,6 +415,16 @@ class SQLiteStore:
                 (status, reply.model_dump_json(), reply_id),
             )
 
+    def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
+            if row is None:
+                return
+            reply = OutboundReply.model_validate_json(row[0])
+            reply.parts_sent = parts_sent
+            reply.provider_sid = provider_sid
+            conn.execute("UPDATE outbox SET data = ? WHERE id = ?", (reply.model_dump_json(), reply_id))
+
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:
