@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Pending inbox and outbox items older than the grace period are picked up again
     # (after a crash) on start and then every interval.
     recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
+    # a message the flow raises on this many times is kept aside as `unprocessed`
+    process_max_attempts: int = Field(default=3, ge=1, validation_alias="PROCESS_MAX_ATTEMPTS")
     recovery_grace_seconds: float = Field(default=30.0, ge=0, validation_alias="RECOVERY_GRACE_SECONDS")
 
     # operations: logs, and how soon a `listener block` reaches every web process

@@ -9,17 +9,19 @@ another worker committed for the same participant first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from listener.flow import Flow
 from listener.models import InboundMessage, Outcome, ParticipantSnapshot
 from listener.store.base import Store, VersionConflict
-from listener.turn import Services, Turn
+from listener.turn import Services, Turn, inbound_record
 
 log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 20
 REMEMBERED_MESSAGES = 50
+SET_ASIDE = "unprocessed"
 
 
 @dataclass
@@ -30,11 +32,23 @@ class Engine:
 
     def process(self, message: InboundMessage) -> Outcome | None:
         """Process a recorded inbound message; None when it was already processed."""
+        return self._commit_from_fresh_read(message, lambda snapshot: self.step(snapshot, message))
+
+    def set_aside(self, message: InboundMessage) -> Outcome | None:
+        """Keep a message the flow keeps failing on (a bug in behaviour, not bad input):
+        filed as it is, under the current event, as kind `unprocessed`, with no state
+        change and no reply, so it is never lost and stops being retried."""
+        return self._commit_from_fresh_read(message, lambda snapshot: self._aside(snapshot, message))
+
+    def _commit_from_fresh_read(
+        self, message: InboundMessage, build: Callable[[ParticipantSnapshot | None], Outcome]
+    ) -> Outcome | None:
+        """One read, `build` the outcome, one commit; again from a fresh read on a conflict."""
         for _ in range(MAX_CONFLICT_RETRIES):
             snapshot = self.store.load_participant(message.participant)
             if snapshot is not None and message.message_sid in snapshot.recent_message_sids:
                 return None
-            outcome = self.step(snapshot, message)
+            outcome = build(snapshot)
             try:
                 self.store.commit(outcome)
             except VersionConflict:
@@ -42,6 +56,24 @@ class Engine:
                 continue
             return outcome
         raise VersionConflict(f"{message.message_sid}: gave up after {MAX_CONFLICT_RETRIES} conflicts")
+
+    def _aside(self, snapshot: ParticipantSnapshot | None, message: InboundMessage) -> Outcome:
+        working = snapshot if snapshot is not None else self.flow.new_snapshot(message.participant)
+        expected_version = working.version
+        record = inbound_record(message, SET_ASIDE, working.current_event_id, working.state)
+        self._remember(working, message)
+        working.version = expected_version + 1
+        return Outcome(
+            message_sid=message.message_sid, snapshot=working, expected_version=expected_version,
+            interactions=[record],
+        )
+
+    @staticmethod
+    def _remember(working: ParticipantSnapshot, message: InboundMessage) -> None:
+        """The snapshot saw this message: its time, and its MessageSid among the recent."""
+        if working.last_message_at is None or message.received_at > working.last_message_at:
+            working.last_message_at = message.received_at
+        working.recent_message_sids = [*working.recent_message_sids, message.message_sid][-REMEMBERED_MESSAGES:]
 
     def step(self, snapshot: ParticipantSnapshot | None, message: InboundMessage) -> Outcome:
         """What this message does to this snapshot: the new snapshot and every effect.
@@ -55,8 +87,6 @@ class Engine:
         fired = self.flow.run(turn)
 
         working.state = turn.state
-        if working.last_message_at is None or message.received_at > working.last_message_at:
-            working.last_message_at = message.received_at
 
         interactions = list(turn.filed)
         if not turn.inbound_parked:
@@ -69,7 +99,7 @@ class Engine:
                 membership.last_active_at = message.received_at
                 turn.touch(event_id)
         interactions.extend(turn.outbound)
-        working.recent_message_sids = [*working.recent_message_sids, message.message_sid][-REMEMBERED_MESSAGES:]
+        self._remember(working, message)
         working.version = expected_version + 1
         return Outcome(
             message_sid=message.message_sid,

@@ -30,6 +30,24 @@ if TYPE_CHECKING:
     from listener.events import EventDirectory
 
 
+def inbound_record(message: InboundMessage, kind: str, event_id: str | None, state: str) -> Interaction:
+    """The stored record of an inbound message, filed under `event_id` as `kind`."""
+    return Interaction(
+        id=message.message_sid,
+        participant=message.participant,
+        event_id=event_id,
+        direction="in",
+        kind=kind,
+        text=(message.body or "").strip(),
+        transcript=message.transcript,
+        transcription_model=message.transcription_model,
+        transcript_language=message.transcript_language,
+        media=message.media,
+        state=state,
+        at=message.received_at,
+    )
+
+
 @dataclass
 class Services:
     """What behaviour may consult while deciding: all of it read-only or pure."""
@@ -172,21 +190,7 @@ class Turn:
         )
 
     def inbound_interaction(self, kind: str, event_id: str | None) -> Interaction:
-        message = self.message
-        return Interaction(
-            id=message.message_sid,
-            participant=self.snapshot.participant,
-            event_id=event_id,
-            direction="in",
-            kind=kind,
-            text=(message.body or "").strip(),
-            transcript=message.transcript,
-            transcription_model=message.transcription_model,
-            transcript_language=message.transcript_language,
-            media=message.media,
-            state=self.arrived_in,
-            at=message.received_at,
-        )
+        return inbound_record(self.message, kind, event_id, self.arrived_in)
 
     def record_inbound_as(self, kind: str) -> None:
         """File this message under another kind than its state's (`records:`) says."""

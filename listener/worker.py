@@ -28,7 +28,7 @@ from listener.lanes import OrderedLanes
 from listener.logs import message_context
 from listener.masking import mask_phone
 from listener.models import InboundMessage, Outcome, OutboundReply
-from listener.store.base import Store
+from listener.store.base import Store, StoreError, VersionConflict
 from listener.transcribe import Transcriber
 from listener.voice import with_transcript
 
@@ -68,6 +68,7 @@ class Worker:
         self._queued_messages: set[str] = set()
         self._queued_replies: set[str] = set()
         self._stalled: set[str] = set()
+        self._failures: dict[str, int] = {}
         self._arrival_gates: dict[str, _Gate] = {}
         self._recovery_task: asyncio.Task[None] | None = None
         self._engine_threads = ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="engine")
@@ -120,23 +121,43 @@ class Worker:
             if await asyncio.to_thread(self.store.inbound_status, message.message_sid) != "pending":
                 return
             prepared = await with_transcript(message, self.transcriber, self.settings)
-            outcome = await self._run_engine(prepared)
+            outcome = await self._run_engine(self.engine.process, prepared)
+        except (StoreError, VersionConflict):
+            metrics.MESSAGES_FAILED.inc()
+            log.exception("message %s not processed (the store); it stays pending", message.message_sid)
+            return
         except Exception:
             metrics.MESSAGES_FAILED.inc()
-            log.exception(
-                "message %s from %s not processed; it stays pending",
-                message.message_sid, mask_phone(message.participant),
-            )
+            await self._failed(message)
             return
         finally:
             self._queued_messages.discard(message.message_sid)
+        self._failures.pop(message.message_sid, None)
         if outcome is not None:
             metrics.MESSAGES_PROCESSED.inc()
             for reply in outcome.replies:
                 self.submit_reply(reply)
 
-    async def _run_engine(self, message: InboundMessage) -> Outcome | None:
-        """`Engine.process` on the worker's own threads, in the caller's logging context.
+    async def _failed(self, message: InboundMessage) -> None:
+        """The flow raised on this message. Retry it (a recovery sweep will), but after
+        `PROCESS_MAX_ATTEMPTS` tries keep it aside: recorded, no longer retried."""
+        failures = self._failures[message.message_sid] = self._failures.get(message.message_sid, 0) + 1
+        if failures < self.settings.process_max_attempts:
+            log.exception("message %s failed (try %d); it stays pending", message.message_sid, failures)
+            return
+        log.exception("message %s failed %d times; kept aside as unprocessed", message.message_sid, failures)
+        try:
+            await self._run_engine(self.engine.set_aside, message)
+        except Exception:
+            log.exception("message %s could not be set aside; it stays pending", message.message_sid)
+            return
+        self._failures.pop(message.message_sid, None)
+
+    async def _run_engine(
+        self, run: Callable[[InboundMessage], Outcome | None], message: InboundMessage
+    ) -> Outcome | None:
+        """An engine call (`process`, `set_aside`) on the worker's own threads, in the
+        caller's logging context.
 
         It may wait seconds on the model. On the default pool, shared with the webhook's
         inbox writes, a few slow messages would hold every thread and the 200s would queue
@@ -144,7 +165,7 @@ class Worker:
         """
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._engine_threads, context.run, self.engine.process, message)
+        return await loop.run_in_executor(self._engine_threads, context.run, run, message)
 
     # sending -------------------------------------------------------------------------
 

@@ -83,6 +83,26 @@ def test_a_reply_left_pending_holds_back_the_later_ones_so_they_arrive_in_order(
     assert fake_twilio.sent_to(PARTICIPANT) == owed, "the question must not overtake the welcome"
 
 
+def test_a_message_the_flow_keeps_failing_on_is_kept_aside_and_the_next_one_goes_on(start_app, fake_twilio, tmp_path):
+    """A bug in behaviour (planted: acknowledging "boom" raises): the message is retried,
+    then kept as `unprocessed` instead of retried forever; the participant carries on."""
+    flow_file = tmp_path / "buggy.yaml"
+    flow_file.write_text((ROOT / "transitions.yaml").read_text().replace("initial: new", "initial: new\nbehaviour: buggy_states", 1))
+    server = start_app(flow_file=flow_file, recovery_interval_seconds=0.2, process_max_attempts=3)
+    joined, named, boom, after = ("SM" + digit * 32 for digit in "1234")
+    for sid, body in ((joined, "TOWNHALL"), (named, "Ada")):
+        server.post("/message", message_form(sid, PARTICIPANT, body))
+    wait_for(lambda: server.settled([joined, named]), what="joining")
+    server.post("/message", message_form(boom, PARTICIPANT, "boom goes the idea"))
+    wait_for(lambda: server.store.inbound_status(boom) == "done", what="the failing message to be kept aside")
+    kept = [i for i in server.store.iter_interactions(participant=PARTICIPANT) if i.id == boom]
+    assert [(i.kind, i.event_id, i.text) for i in kept] == [("unprocessed", "TOWNHALL", "boom goes the idea")]
+    server.post("/message", message_form(after, PARTICIPANT, "a calmer thought"))
+    wait_for(lambda: server.settled([after]), what="the next message")
+    assert server.store.load_participant(PARTICIPANT).state == "listening"
+    assert [i.kind for i in server.store.iter_interactions(participant=PARTICIPANT) if i.id == after] == ["contribution"]
+
+
 def test_the_webhook_answers_at_once_while_the_transcriber_hangs(start_app, fake_twilio):
     transcription = FakeTranscription(text="hi, I'm at CLIMATE24", hang=True).start()
     try:

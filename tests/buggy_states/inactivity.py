@@ -1,0 +1,3 @@
+"""The shipped `states.inactivity`, unchanged."""
+
+from states.inactivity import *  # noqa: F401,F403
