@@ -191,3 +191,11 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
 
     with pytest.raises(FlowError, match="cannot read the flow file"):
         load_graph(Path(tmp_path / "nope.yaml"))
+
+
+def test_the_graph_records_the_kind_the_talk_to_the_city_export_keeps():
+    """The tttc export keeps the inbound messages of kind `contribution`; a graph whose
+    states recorded another word would empty that export without an error."""
+    from listener.export import SAID_WHILE_LISTENING
+
+    assert SAID_WHILE_LISTENING in {state.records for state in shipped_flow().graph.states.values()}
