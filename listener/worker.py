@@ -26,7 +26,6 @@ from listener.delivery import Delivery
 from listener.engine import Engine
 from listener.lanes import OrderedLanes
 from listener.logs import message_context
-from listener.masking import mask_phone
 from listener.models import InboundMessage, Outcome, OutboundReply
 from listener.store.base import Store, StoreError, VersionConflict
 from listener.transcribe import Transcriber

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import yaml
 
-from listener.config import Settings
 from listener.engine import Engine
 from listener.events import EventDirectory
 from listener.extract.rules import RuleExtractor

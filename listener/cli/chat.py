@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TextIO
 
 from listener.cli.common import CommandError, open_runtime
-from listener.eventfile import EventFileError, load_event_file
+from listener.cli.events import read_event_file
 from listener.models import InboundMessage
 from listener.runtime import Runtime
 
@@ -88,10 +88,7 @@ class ChatSession:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    try:
-        events = [load_event_file(path) for path in args.event_file]
-    except EventFileError as exc:
-        raise CommandError(str(exc), exit_code=2) from exc
+    events = [read_event_file(path) for path in args.event_file]
     runtime = open_runtime()
     try:
         for event in events:

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     close.set_defaults(handler=close_event)
 
 
-def _read(path: str) -> EventConfig:
+def read_event_file(path: str) -> EventConfig:
+    """The event in a file, or a one-line error naming the file and the bad field."""
     try:
         return load_event_file(path)
     except EventFileError as exc:
@@ -60,7 +61,7 @@ def update_event(args: argparse.Namespace) -> int:
 
 def _save_event(path: str, update: bool) -> int:
     """Store the file's event if it exists (`update`) or does not (`add`)."""
-    event = _read(path)
+    event = read_event_file(path)
     with opened_store() as store:
         exists = store.get_event(event.event_id) is not None
         if exists and not update:
