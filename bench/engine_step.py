@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from figures import machine_line, percentile  # noqa: E402
 from harness import Conversation, fixture_events, make_engine, shipped_flow  # noqa: E402
-from listener.events import EventDirectory  # noqa: E402
+
+from listener.conversation.events import EventDirectory  # noqa: E402
+from listener.conversation.turn import Turn  # noqa: E402
 from listener.store.sqlite import SQLiteStore  # noqa: E402
-from listener.turn import Turn  # noqa: E402
 
 
 def raw_machine() -> Machine:

@@ -7,7 +7,7 @@
    100,000 participants should be RSS after 1,000, give or take the allocator.
 2. Export. A SQLite store is filled with 1,000,000 interactions of one event (10,000
    participants x 100, written with the store's own commit). Then, each in a fresh process
-   so its peak RSS is its own: `listener.export.export` to CSV (streamed, the product's
+   so its peak RSS is its own: `listener.operators.export.export` to CSV (streamed, the product's
    path), and the obvious baseline, `list(store.iter_interactions(event))` before writing.
 
 Run: python bench/scale.py [--participants 1000,100000] [--interactions 1000000]
@@ -33,11 +33,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from fake_twilio import FakeTwilio  # noqa: E402
 from figures import machine_line, peak_rss_mib, rss_mib  # noqa: E402
 from harness import fixture_events  # noqa: E402
-from listener.models import Interaction, Membership, Outcome, ParticipantSnapshot  # noqa: E402
-from listener.store.sqlite import SQLiteStore  # noqa: E402
 from load_client import WebhookClient  # noqa: E402
 from reliability_support import ServerProcess, free_port, server_env  # noqa: E402
 from webhook_support import message_form, seed_events  # noqa: E402
+
+from listener.models import Interaction, Membership, Outcome, ParticipantSnapshot  # noqa: E402
+from listener.store.sqlite import SQLiteStore  # noqa: E402
 
 EVENT_ID = "TOWNHALL"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -120,7 +121,7 @@ def fill(db: Path, interactions: int, per_participant: int = 100) -> float:
 
 def export_child(db: Path, how: str) -> None:
     """In a fresh process: export the event one way; print rows, seconds and peak RSS."""
-    from listener.export import ExportRequest, export
+    from listener.operators.export import ExportRequest, export
 
     store = SQLiteStore(db)
     event = store.get_event(EVENT_ID)
@@ -145,7 +146,7 @@ def export_speed(interactions: int, workdir: Path) -> None:
     seconds = fill(db, interactions)
     print(f"\nexport: {interactions:,} interactions of one event (written through Store.commit in {seconds:.0f} s)")
     print(f"{'way':<40} {'rows/s':>9} {'seconds':>8} {'peak RSS MiB':>13} {'at start':>9}")
-    for how, label in (("stream", "listener.export.export, CSV (streamed)"),
+    for how, label in (("stream", "listener.operators.export.export, CSV (streamed)"),
                        ("list", "baseline: list(iter_interactions) first")):
         result = subprocess.run([sys.executable, __file__, "--export-child", how, str(db)],
                                 capture_output=True, text=True, check=True)

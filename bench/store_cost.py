@@ -26,15 +26,21 @@ from typing import Any
 
 import httpx
 
+from listener.ai.rules import RuleExtractor
 from listener.config import Settings
-from listener.engine import Engine
-from listener.events import EventDirectory
-from listener.extract.rules import RuleExtractor
-from listener.flow import Flow
-from listener.models import EventConfig, InboundMessage, Interaction, Outcome, ParticipantSnapshot
-from listener.respond import TemplateResponder
+from listener.conversation.engine import Engine
+from listener.conversation.events import EventDirectory
+from listener.conversation.flow import Flow
+from listener.conversation.responding import TemplateResponder
+from listener.conversation.turn import Services
+from listener.models import (
+    EventConfig,
+    InboundMessage,
+    Interaction,
+    Outcome,
+    ParticipantSnapshot,
+)
 from listener.store import Store, open_store
-from listener.turn import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = EventConfig(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from listener.ai.rules import RuleExtractor
+from listener.ai.transcription import Transcriber, UnavailableTranscriber
 from listener.config import Settings
-from listener.engine import Engine
-from listener.events import EventDirectory
-from listener.extract.rules import RuleExtractor
-from listener.flow import Flow
-from listener.respond import TemplateResponder
+from listener.conversation.engine import Engine
+from listener.conversation.events import EventDirectory
+from listener.conversation.flow import Flow
+from listener.conversation.responding import TemplateResponder
+from listener.conversation.turn import Services
 from listener.store import Store, open_store
-from listener.transcribe import Transcriber, UnavailableTranscriber
-from listener.turn import Services
 
 
 @dataclass
@@ -37,7 +37,9 @@ def build_services(settings: Settings, store: Store) -> Services:
     if not settings.openai_api_key:
         return Services(extractor=RuleExtractor(), responder=TemplateResponder(), events=events)
     # imported here: the SDK takes a second to import, which offline commands never need
-    from listener.ai import OpenAIExtractor, OpenAIResponder, sync_client
+    from listener.ai.client import sync_client
+    from listener.ai.extractor import OpenAIExtractor
+    from listener.ai.responder import OpenAIResponder
 
     client = sync_client(settings)
     return Services(
@@ -51,7 +53,8 @@ def build_transcriber(settings: Settings) -> Transcriber:
     """The voice-note transcriber the configuration asks for (none without a key)."""
     if not settings.openai_api_key:
         return UnavailableTranscriber()
-    from listener.ai import OpenAITranscriber, async_client
+    from listener.ai.client import async_client
+    from listener.ai.transcriber import OpenAITranscriber
 
     return OpenAITranscriber(
         async_client(settings), settings.openai_transcribe_model, settings.openai_transcribe_format

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from listener.extract.base import Extraction
+from listener.conversation.extraction import Extraction
+from listener.conversation.turn import Turn
+from listener.conversation.values import template_value
 from listener.models import EventConfig, Membership
-from listener.turn import Turn
-from listener.values import template_value
 
 PENDING_CHANGE = "event_change"
 

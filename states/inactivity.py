@@ -6,9 +6,9 @@ the event they finally choose (or the current one), so it is never lost.
 
 from __future__ import annotations
 
-from listener.extract.base import Choice
-from listener.turn import Turn
-from listener.values import template_value
+from listener.conversation.extraction import Choice
+from listener.conversation.turn import Turn
+from listener.conversation.values import template_value
 
 RETURNED_MESSAGE = "returned_message"
 OFFERED = "event_choices"

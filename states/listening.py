@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from listener.respond import AckRequest
-from listener.turn import Turn
-from listener.values import participant_name
+from listener.conversation.responding import AckRequest
+from listener.conversation.turn import Turn
+from listener.conversation.values import participant_name
 
 
 def over_limit(turn: Turn) -> bool:

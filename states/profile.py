@@ -7,10 +7,10 @@ answer, one parser below.
 
 from __future__ import annotations
 
-from listener.extract.base import ANONYMOUS, Extraction
+from listener.conversation.extraction import ANONYMOUS, Extraction
+from listener.conversation.turn import Turn
+from listener.conversation.values import participant_name
 from listener.models import Answer
-from listener.turn import Turn
-from listener.values import participant_name
 
 # parsers named by question states (`answer:`) --------------------------------------------
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from listener.extract.base import Extraction
-from listener.graph import text_keys
-from listener.turn import Turn
+from listener.conversation.extraction import Extraction
+from listener.conversation.graph import text_keys
+from listener.conversation.turn import Turn
 
 
 @text_keys

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from harness import Conversation, fixture_events, make_engine
+
 from listener.store.sqlite import SQLiteStore
 
 pytest_plugins = ["firestore_fixtures"]

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from fake_twilio import FakeTwilio
 from webhook_support import AppServer, make_settings, seed_events
+
+from listener.channel import create_app
 from listener.config import PROJECT_ROOT
-from listener.web import create_app
 
 CONSOLE_TOKEN = "console-test-token-not-a-secret"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from fake_transcription import HttpTranscriber
-from listener.web import create_app
+
+from listener.channel import create_app
 
 app = create_app(transcriber=HttpTranscriber(os.environ["TEST_TRANSCRIPTION_URL"]))

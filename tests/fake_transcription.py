@@ -11,9 +11,9 @@ import json
 import threading
 
 import httpx
-
-from listener.transcribe import Transcript, TranscriptionUnavailable
 from local_server import LocalServer, QuietHandler
+
+from listener.ai.transcription import Transcript, TranscriptionUnavailable
 
 
 class FakeTranscription:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from harness import fixture_events
+
 from listener.store import open_store
 from listener.store.firestore import FirestoreStore
 

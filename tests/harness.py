@@ -12,14 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from listener.engine import Engine
-from listener.events import EventDirectory
-from listener.extract.rules import RuleExtractor
-from listener.flow import Flow
+from listener.ai.rules import RuleExtractor
+from listener.conversation.engine import Engine
+from listener.conversation.events import EventDirectory
+from listener.conversation.flow import Flow
+from listener.conversation.responding import TemplateResponder
+from listener.conversation.turn import Services
 from listener.models import EventConfig, InboundMessage, Media, Outcome
-from listener.respond import TemplateResponder
 from listener.store.base import Store
-from listener.turn import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

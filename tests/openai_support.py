@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from fake_openai import FakeOpenAI
+
 from listener.config import Settings
 
 

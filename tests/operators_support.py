@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from harness import Conversation, make_engine
+
 from listener.models import Media
 from listener.store.base import Store
 from listener.store.firestore import FirestoreStore

@@ -28,15 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from fake_openai import Answer, Request
 from fake_twilio import FakeTwilio
 from load_client import ConnectionLost, WebhookClient
-from listener.flow import Flow
-from listener.stats import collect_stats
-from listener.store.sqlite import SQLiteStore
 from test_webhook_faults import child_env
 from webhook_support import free_socket, message_form
+
+from listener.conversation.flow import Flow
+from listener.operators.stats import collect_stats
+from listener.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = os.environ.get("RELIABILITY_FULL") == "1"

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from harness import ROOT
+
 from listener.store.sqlite import SQLiteStore
 
 

@@ -11,12 +11,17 @@ import subprocess
 import sys
 
 import pytest
-from fastapi.routing import APIRoute
-
 from console_support import CONSOLE_TOKEN
-from listener.console import public, router
-from listener.console.access import COOKIE_NAME, session_cookie, tokens_match, valid_session
+from fastapi.routing import APIRoute
 from webhook_support import app_server, db_path, fake_twilio, start_app  # noqa: F401 (fixtures)
+
+from listener.console import public, router
+from listener.console.access import (
+    COOKIE_NAME,
+    session_cookie,
+    tokens_match,
+    valid_session,
+)
 
 PUBLIC = {"/console/login", "/console/static/{name}"}
 SAMPLE_PARAMS = {"event_id": "CLIMATE24", "format": "csv", "rest": "anything", "name": "console.css"}

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from console_support import CONSOLE_TOKEN, browser, console_app, screenshot  # noqa: F401 (fixtures)
 from webhook_support import message_form, wait_for
 

@@ -1,4 +1,4 @@
-"""The console's downloads are `listener.export` streamed: the same bytes as the CLI's
+"""The console's downloads are `listener.operators.export` streamed: the same bytes as the CLI's
 export, sent in chunks while the store is still being read, and a client that goes
 away stops the export."""
 
@@ -8,12 +8,12 @@ import io
 import threading
 
 import pytest
-
 from harness import Conversation, fixture_events, make_engine
-from listener.console.streams import CHUNK_CHARS, export_body
-from listener.export import FORMATS, ExportRequest, export
-from listener.store.sqlite import SQLiteStore
 from webhook_support import wait_for
+
+from listener.console.streams import CHUNK_CHARS, export_body
+from listener.operators.export import FORMATS, ExportRequest, export
+from listener.store.sqlite import SQLiteStore
 
 SAYINGS = 400  # about 1.2 MB of text: more than the queue between the export and the response holds
 SAYING = "The buses should run every ten minutes after the evening shift ends, " * 40

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from harness import Conversation, make_engine
+
 from listener.models import Media
 
 SCRIPTS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from harness import Conversation, make_engine, shipped_flow
-from listener.flow import Flow
+
+from listener.conversation.flow import Flow
 from listener.models import InboundMessage
 from listener.store.base import VersionConflict
 from listener.store.sqlite import SQLiteStore

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from fake_openai import FakeOpenAI
-from listener.ai import OpenAIExtractor, sync_client
-from listener.extract.base import Extraction
-from listener.extract.rules import RuleExtractor
 from openai_support import settings_for
+
+from listener.ai.client import sync_client
+from listener.ai.extractor import OpenAIExtractor
+from listener.ai.rules import RuleExtractor
+from listener.conversation.extraction import Extraction
 
 GOLDEN = yaml.safe_load((Path(__file__).parent / "golden" / "extraction.yaml").read_text(encoding="utf-8"))
 CASES = GOLDEN["cases"]

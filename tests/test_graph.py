@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-
 from harness import ROOT, shipped_flow
-from listener.diagram import mermaid
-from listener.graph import FlowError, parse_graph
+
+from listener.conversation.diagram import mermaid
+from listener.conversation.graph import FlowError, parse_graph
 
 SHIPPED = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
 
@@ -187,7 +187,7 @@ def test_bad_yaml_names_the_line():
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    from listener.graph import load_graph
+    from listener.conversation.graph import load_graph
 
     with pytest.raises(FlowError, match="cannot read the flow file"):
         load_graph(Path(tmp_path / "nope.yaml"))
@@ -196,6 +196,6 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
 def test_the_graph_records_the_kind_the_talk_to_the_city_export_keeps():
     """The tttc export keeps the inbound messages of kind `contribution`; a graph whose
     states recorded another word would empty that export without an error."""
-    from listener.export import SAID_WHILE_LISTENING
+    from listener.operators.export import SAID_WHILE_LISTENING
 
     assert SAID_WHILE_LISTENING in {state.records for state in shipped_flow().graph.states.values()}

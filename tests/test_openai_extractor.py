@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from fake_openai import Answer
-from listener.ai import OpenAIExtractor, sync_client
-from listener.extract.base import Choice, Extraction
 from openai_support import fake, settings_for  # noqa: F401
+
+from listener.ai.client import sync_client
+from listener.ai.extractor import OpenAIExtractor
+from listener.conversation.extraction import Choice, Extraction
 
 
 def extractor_for(fake, **overrides) -> OpenAIExtractor:

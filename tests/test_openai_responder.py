@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from fake_openai import Answer
-from listener.ai import OpenAIResponder, sync_client
-from listener.models import EventConfig
-from listener.respond import MAX_CHARACTERS, AckRequest
 from openai_support import fake, settings_for  # noqa: F401
+
+from listener.ai.client import sync_client
+from listener.ai.responder import OpenAIResponder
+from listener.conversation.responding import MAX_CHARACTERS, AckRequest
+from listener.models import EventConfig
 
 EVENT = EventConfig(
     event_id="TOWNHALL",

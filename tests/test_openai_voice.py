@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_openai import Answer
 from harness import Conversation, make_engine
+from openai_support import fake, settings_for  # noqa: F401
+
+from listener.ai.transcription import Transcript, TranscriptionUnavailable
 from listener.models import Media
 from listener.runtime import build_transcriber
-from listener.transcribe import Transcript, TranscriptionUnavailable
-from openai_support import fake, settings_for  # noqa: F401
 
 VOICE_NOTE = (Path(__file__).parent / "fixtures" / "audio" / "voice-note.ogg").read_bytes()
 HEARD = "Hi, I am at Climate 24."

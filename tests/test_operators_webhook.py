@@ -11,11 +11,8 @@ import sys
 from datetime import datetime, timezone
 
 import httpx
-
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from harness import ROOT
-from listener.logs import JsonFormatter, message_context
-from listener.privacy import BlockedNumber
 from webhook_support import (  # noqa: F401
     PUBLIC_URL,
     TWILIO_NUMBER,
@@ -28,6 +25,9 @@ from webhook_support import (  # noqa: F401
     start_app,
     wait_for,
 )
+
+from listener.logs import JsonFormatter, message_context
+from listener.operators.privacy import BlockedNumber
 
 BLOCKED = "+15550500001"
 WELCOME = "+15550500002"
@@ -130,7 +130,7 @@ def test_the_procfile_app_logs_json_lines_with_the_message_sid_and_no_number(db_
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     tagged = [line for line in lines if line.get("message_sid") == sid]
-    assert {line["logger"] for line in tagged} >= {"listener.web.routes", "listener.delivery"}
+    assert {line["logger"] for line in tagged} >= {"listener.channel.routes", "listener.processing.delivery"}
     assert {line["participant"] for line in tagged} == {"+155******02"}
     text = log_path.read_text()
     assert WELCOME not in text and WELCOME.removeprefix("+") not in text
@@ -145,7 +145,7 @@ def _healthy(url: str) -> bool:
 
 
 def test_a_json_line_carries_the_context_and_the_error():
-    record = logging.LogRecord("listener.worker", logging.ERROR, __file__, 1, "message %s failed", ("SM1",), None)
+    record = logging.LogRecord("listener.processing.worker", logging.ERROR, __file__, 1, "message %s failed", ("SM1",), None)
     try:
         raise ValueError("boom")
     except ValueError:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
-
 from harness import Clock, Conversation, fixture_events, make_engine, shipped_flow
+
 from listener.models import Media
 from listener.store.sqlite import SQLiteStore
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from listener.privacy import NumberError, normalise_number
-from listener.web.form import TwilioMessageForm
+from listener.channel.form import TwilioMessageForm
+from listener.operators.privacy import NumberError, normalise_number
 
 
 @pytest.mark.parametrize(

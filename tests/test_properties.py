@@ -14,11 +14,17 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from harness import Clock, Conversation, fixture_events, make_engine, shipped_flow
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from harness import Clock, Conversation, fixture_events, make_engine, shipped_flow
 from listener.models import Media
 from listener.store import open_store
 from listener.store.sqlite import SQLiteStore

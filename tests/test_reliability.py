@@ -11,10 +11,8 @@ import random
 from collections import Counter
 
 import pytest
-
 from fake_openai import Answer, FakeOpenAI
 from harness import shipped_flow
-from listener.store.sqlite import SQLiteStore
 from reliability_support import (
     FULL,
     TWILIO_FAULTS,
@@ -22,13 +20,15 @@ from reliability_support import (
     LoadPlan,
     ServerProcess,
     account,
-    free_port,
     drive,
+    free_port,
     server_env,
     settled,
     unsettled_replies,
 )
 from webhook_support import db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
+
+from listener.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.reliability
 

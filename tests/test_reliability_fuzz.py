@@ -18,9 +18,8 @@ from __future__ import annotations
 import hypothesis.strategies as st
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-
 from harness import shipped_flow
+from hypothesis import HealthCheck, given, settings
 from reliability_support import FULL
 from webhook_support import (  # noqa: F401
     AppServer,

@@ -18,19 +18,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from harness import ROOT, Conversation, make_engine
+
 from listener.config import Settings
 from listener.models import (
     EventConfig,
     InboundMessage,
     Interaction,
     Membership,
-    Outcome,
     OutboundReply,
+    Outcome,
     ParticipantSnapshot,
 )
-from listener.privacy import BlockedNumber
+from listener.operators.privacy import BlockedNumber
 from listener.store import Store, StoreError, VersionConflict, open_store
 from listener.store.documents import profile_document
 from listener.store.firestore import FirestoreStore

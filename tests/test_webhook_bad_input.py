@@ -4,8 +4,14 @@ odd but valid messages are stored."""
 from __future__ import annotations
 
 import pytest
-
-from webhook_support import app_server, db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
+from webhook_support import (  # noqa: F401
+    app_server,
+    db_path,
+    fake_twilio,
+    message_form,
+    start_app,
+    wait_for,
+)
 
 PARTICIPANT = "+15550006666"
 SID = "SM" + "f" * 32

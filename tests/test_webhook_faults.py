@@ -11,10 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fake_transcription import FakeTranscription, HttpTranscriber
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-from listener.store.sqlite import SQLiteStore
 from webhook_support import (  # noqa: F401
     PUBLIC_URL,
     TWILIO_NUMBER,
@@ -27,6 +25,8 @@ from webhook_support import (  # noqa: F401
     start_app,
     wait_for,
 )
+
+from listener.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTICIPANT = "+15550004444"

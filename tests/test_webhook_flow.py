@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from webhook_support import TWILIO_NUMBER, app_server, db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
+from webhook_support import (  # noqa: F401
+    TWILIO_NUMBER,
+    app_server,
+    db_path,
+    fake_twilio,
+    message_form,
+    start_app,
+    wait_for,
+)
 
 PARTICIPANT = "+15550001111"
 

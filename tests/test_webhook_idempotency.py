@@ -5,7 +5,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from webhook_support import app_server, db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
+from webhook_support import (  # noqa: F401
+    app_server,
+    db_path,
+    fake_twilio,
+    message_form,
+    start_app,
+    wait_for,
+)
 
 PARTICIPANT = "+15550003333"
 

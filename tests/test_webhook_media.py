@@ -6,10 +6,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from fake_transcription import FakeTranscription, HttpTranscriber
-from listener.media import MediaError, download_media
-from webhook_support import app_server, db_path, fake_twilio, make_settings, message_form, start_app, wait_for  # noqa: F401
+from webhook_support import (  # noqa: F401
+    app_server,
+    db_path,
+    fake_twilio,
+    make_settings,
+    message_form,
+    start_app,
+    wait_for,
+)
+
+from listener.channel.media import MediaError, download_media
 
 PARTICIPANT = "+15550007777"
 SID = "SM" + "7a" * 16

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from hypothesis import given, settings, strategies as st
-
-from listener.delivery import Delivery, RetryPolicy
-from listener.models import Outcome, OutboundReply, ParticipantSnapshot
-from listener.sender import MAX_MESSAGE_CHARS, TwilioSender, split_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webhook_support import fake_twilio, make_settings  # noqa: F401
+
+from listener.channel.sender import MAX_MESSAGE_CHARS, TwilioSender, split_text
+from listener.models import OutboundReply, Outcome, ParticipantSnapshot
+from listener.processing.delivery import Delivery, RetryPolicy
 
 PARTICIPANT = "+15550008888"
 

@@ -7,10 +7,17 @@ import subprocess
 import sys
 
 import pytest
+from webhook_support import (  # noqa: F401
+    app_server,
+    db_path,
+    fake_twilio,
+    message_form,
+    signature,
+    start_app,
+)
 
+from listener.channel.startup import ConfigurationError, check_settings
 from listener.config import Settings
-from listener.web.startup import ConfigurationError, check_settings
-from webhook_support import app_server, db_path, fake_twilio, message_form, signature, start_app  # noqa: F401
 
 PARTICIPANT = "+15550002222"
 SID = "SM" + "a" * 32

@@ -4,7 +4,6 @@ uvicorn on a loopback port, signed Twilio webhooks, and waiting for the worker."
 from __future__ import annotations
 
 import itertools
-
 import socket
 import threading
 import time
@@ -14,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from twilio.request_validator import RequestValidator
-
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from harness import fixture_events
+from twilio.request_validator import RequestValidator
+
+from listener.channel import create_app
 from listener.config import Settings
 from listener.store.sqlite import SQLiteStore
-from listener.web import create_app
 
 PUBLIC_URL = "https://listener.example.test"
 TWILIO_NUMBER = "+15550009999"

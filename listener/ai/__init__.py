@@ -1,18 +1,8 @@
-"""The OpenAI implementations of the `Extractor`, `Responder` and `Transcriber` contracts.
+"""Reading, replying and transcribing: the offline rules and the OpenAI implementations.
 
-Each one asks the model and falls back to the offline part (rules, templates, "stored
-untranscribed") whenever the model refuses, answers something unusable, is slow or is
-down, so a message is never lost to an outage. `listener.runtime` picks them when
-`OPENAI_API_KEY` is set.
-
-Extraction and replies run inside the engine's worker thread (the state machine fires
-synchronously there), so they use the synchronous client; transcription runs on the
-worker's event loop before the engine, so it uses the asynchronous client.
+`rules` reads answers with patterns and word lists (the default, and every model answer's
+validator); the OpenAI modules ask the model and fall back to the offline part whenever
+the model refuses, answers something unusable, is slow or is down, so a message is never
+lost to an outage. Nothing is imported here: the OpenAI SDK takes a second to import,
+which offline commands never need (`listener.runtime` imports it only with a key).
 """
-
-from listener.ai.client import async_client, sync_client
-from listener.ai.extractor import OpenAIExtractor
-from listener.ai.responder import OpenAIResponder
-from listener.ai.transcriber import OpenAITranscriber
-
-__all__ = ["OpenAIExtractor", "OpenAIResponder", "OpenAITranscriber", "async_client", "sync_client"]

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from listener.extract.rules import TOKEN
+from listener.ai.rules import TOKEN
 
 MAX_CANDIDATES = 5
 LOOSE_SIMILARITY = 0.6

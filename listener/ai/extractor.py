@@ -22,9 +22,16 @@ from listener import metrics
 from listener.ai import prompts
 from listener.ai.cache import AnswerCache
 from listener.ai.candidates import event_candidates
-from listener.ai.schemas import AgeAnswer, GenderAnswer, NameAnswer, PickAnswer, RegionAnswer, YesNoAnswer
-from listener.extract.base import Choice, Extraction
-from listener.extract.rules import RuleExtractor
+from listener.ai.rules import RuleExtractor
+from listener.ai.schemas import (
+    AgeAnswer,
+    GenderAnswer,
+    NameAnswer,
+    PickAnswer,
+    RegionAnswer,
+    YesNoAnswer,
+)
+from listener.conversation.extraction import Choice, Extraction
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from listener.extract.base import GENDERS, Choice
+from listener.conversation.extraction import GENDERS, Choice
 from listener.models import EventConfig
 
 EXTRACT = (

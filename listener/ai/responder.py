@@ -16,7 +16,11 @@ import openai
 from listener import metrics
 from listener.ai import prompts
 from listener.ai.cache import AnswerCache
-from listener.respond import AckRequest, TemplateResponder, enforce_brevity
+from listener.conversation.responding import (
+    AckRequest,
+    TemplateResponder,
+    enforce_brevity,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from listener.extract.base import GENDERS
+from listener.conversation.extraction import GENDERS
 
 Status = Literal["found", "not_found", "declined"]
 Gender = Literal[GENDERS]  # type: ignore[valid-type]

@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 
 import openai
 
-from listener.transcribe import Transcript, TranscriptionUnavailable
+from listener.ai.transcription import Transcript, TranscriptionUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,20 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from listener.cli import block, chat, events, export, flow, participants, serve, stats, transcribe
+from listener.cli import (
+    block,
+    chat,
+    events,
+    export,
+    flow,
+    participants,
+    serve,
+    stats,
+    transcribe,
+)
 from listener.cli.common import CommandError
+from listener.conversation.graph import FlowError
 from listener.errors import describe_validation_error
-from listener.graph import FlowError
 from listener.store import StoreError
 
 COMMAND_MODULES = (chat, events, export, stats, participants, block, flow, serve, transcribe)

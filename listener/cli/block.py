@@ -1,7 +1,7 @@
 """`listener block NUMBER` / `unblock NUMBER` / `block --list`: numbers the webhook ignores.
 
 A blocked number's messages get no reply and leave no record. The store keeps the
-number's key, not the number (see `listener.privacy`); web processes see a change within
+number's key, not the number (see `listener.operators.privacy`); web processes see a change within
 `BLOCKLIST_CACHE_SECONDS`.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from listener.cli.common import CommandError, opened_store
 from listener.cli.participants import parse_number
 from listener.masking import mask_phone
-from listener.privacy import KEY_SECRET_NAME, BlockedNumber, participant_key
+from listener.operators.privacy import KEY_SECRET_NAME, BlockedNumber, participant_key
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,8 +10,8 @@ import argparse
 import json
 
 from listener.cli.common import CommandError, opened_store
-from listener.eventfile import EventFileError, load_event_file
 from listener.models import EventConfig
+from listener.operators.eventfile import EventFileError, load_event_file
 from listener.store.base import Store
 
 

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from listener.cli.common import CommandError, opened_store
 from listener.cli.events import existing_event
-from listener.export import FORMATS, ExportRequest, export
+from listener.operators.export import FORMATS, ExportRequest, export
 
 PROGRESS_EVERY_SECONDS = 0.25
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from listener.config import Settings
-from listener.diagram import mermaid
-from listener.flow import Flow
+from listener.conversation.diagram import mermaid
+from listener.conversation.flow import Flow
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from listener.cli.common import CommandError, opened_store
 from listener.masking import mask_phone
-from listener.privacy import NumberError, normalise_number
+from listener.operators.privacy import NumberError, normalise_number
 
 REMOVED_LABELS = {
     "user_event_tracking": "conversation snapshot",

@@ -22,8 +22,8 @@ def serve(args: argparse.Namespace) -> int:
     # The web stack is imported only to serve, so other commands start quickly.
     import uvicorn
 
+    from listener.channel.startup import ConfigurationError, check_settings
     from listener.console.access import ConsoleExposed, check_exposure
-    from listener.web.startup import ConfigurationError, check_settings
 
     # The app checks again when it starts; checking here turns a refusal into one line.
     settings = Settings()

@@ -6,7 +6,7 @@ import argparse
 
 from listener.cli.common import opened_store
 from listener.cli.events import existing_event
-from listener.stats import EventStats, collect_stats
+from listener.operators.stats import EventStats, collect_stats
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

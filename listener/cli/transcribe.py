@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from listener.ai.transcription import TranscriptionUnavailable, UnavailableTranscriber
+from listener.channel.media import MediaError, download_media
 from listener.cli.common import CommandError, open_runtime
-from listener.media import MediaError, download_media
 from listener.models import Interaction
+from listener.processing.voice import audio_filename
 from listener.runtime import Runtime
-from listener.transcribe import TranscriptionUnavailable, UnavailableTranscriber
-from listener.voice import audio_filename
 
 
 class NotTranscribed(Exception):

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from listener.config import Settings
 from listener.console.access import (
@@ -29,14 +34,14 @@ from listener.console.views import (
     state_counts,
     summarise,
 )
-from listener.diagram import mermaid
-from listener.export import FORMATS, ExportFormat, ExportRequest
+from listener.conversation.diagram import mermaid
 from listener.models import EventConfig
-from listener.stats import collect_stats
+from listener.operators.export import FORMATS, ExportFormat, ExportRequest
+from listener.operators.stats import collect_stats
 from listener.store.base import Store
 
 if TYPE_CHECKING:
-    from listener.web.service import WebService
+    from listener.channel.service import WebService
 
 STATIC = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".txt": "text/plain"}

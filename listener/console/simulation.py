@@ -10,8 +10,8 @@ from listener.console.pages import router, service_of
 from listener.console.rendering import error_response, page
 from listener.console.simulator import Simulator, SimulatorView
 from listener.console.views import diagram_source
-from listener.diagram import mermaid
-from listener.graph import FlowError
+from listener.conversation.diagram import mermaid
+from listener.conversation.graph import FlowError
 from listener.masking import mask_phone
 
 WAIT_HOURS = 25

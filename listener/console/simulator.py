@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
+from listener.ai.transcription import UnavailableTranscriber
 from listener.config import Settings
-from listener.delivery import Delivery, RetryPolicy
-from listener.flow import Flow
-from listener.graph import Graph
+from listener.conversation.engine import Engine
+from listener.conversation.flow import Flow
+from listener.conversation.graph import Graph
 from listener.models import InboundMessage, Media
+from listener.processing.delivery import Delivery, RetryPolicy
+from listener.processing.worker import Worker
 from listener.runtime import build_services
-from listener.engine import Engine
 from listener.store.base import Store
 from listener.store.sqlite import SQLiteStore
-from listener.transcribe import UnavailableTranscriber
-from listener.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Exports as HTTP downloads: `listener.export` writes to a file object; this turns those
+"""Exports as HTTP downloads: `listener.operators.export` writes to a file object; this turns those
 writes into a response body that leaves while the store is still being read.
 
 The export runs in a thread writing into a small bounded queue of chunks; the response
@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO, cast
 
-from listener.export import ExportRequest, export
 from listener.models import EventConfig
+from listener.operators.export import ExportRequest, export
 from listener.store.base import Store
 
 CHUNK_CHARS = 64 * 1024

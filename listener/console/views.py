@@ -1,6 +1,6 @@
 """What the console pages show, read from the store with the operators' streaming readers.
 
-Counts come from `listener.stats` (the figures `listener stats` prints); only "messages
+Counts come from `listener.operators.stats` (the figures `listener stats` prints); only "messages
 in the last hour", the participants table and the feed are read here. Numbers are always
 masked; message texts are shown to the organiser but never logged.
 """
@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 
-from listener.graph import Graph
+from listener.conversation.graph import Graph
 from listener.masking import mask_phone
 from listener.models import EventConfig, Interaction
-from listener.stats import EventStats, collect_stats
+from listener.operators.stats import EventStats, collect_stats
 from listener.store.base import Store
 
 PARTICIPANT_ROWS = 500

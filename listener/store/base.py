@@ -17,12 +17,12 @@ from listener.models import (
     InboundMessage,
     InboxStatus,
     Interaction,
-    Outcome,
     OutboundReply,
+    Outcome,
     ParticipantSnapshot,
     ReplyStatus,
 )
-from listener.privacy import BlockedNumber
+from listener.operators.privacy import BlockedNumber
 
 
 class VersionConflict(Exception):

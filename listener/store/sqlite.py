@@ -22,13 +22,13 @@ from listener.models import (
     InboundMessage,
     InboxStatus,
     Interaction,
-    Outcome,
     OutboundReply,
+    Outcome,
     ParticipantSnapshot,
     ReplyStatus,
     status_moves_forward,
 )
-from listener.privacy import BlockedNumber
+from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, VersionConflict
 from listener.store.documents import profile_document
 

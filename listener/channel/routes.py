@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from listener import metrics
+from listener.channel.form import TwilioMessageForm, TwilioStatusForm, describe
+from listener.channel.service import WebService
 from listener.logs import message_context
 from listener.masking import mask_phone
-from listener.web.form import TwilioMessageForm, TwilioStatusForm, describe
-from listener.web.service import WebService
 
 FormModel = TypeVar("FormModel", bound=BaseModel)
 

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from listener.privacy import KEY_SECRET_NAME, participant_key
+from listener.operators.privacy import KEY_SECRET_NAME, participant_key
 from listener.store.base import Store
 
 

@@ -3,7 +3,7 @@
 `TwilioSender` uses the official `twilio` client (its asynchronous HTTP client, so the
 event loop never waits on a socket) pointed at `TWILIO_API_URL`. `ConsoleSender` prints
 replies so `listener serve` works on a fresh machine without a Twilio account. Retrying,
-splitting long texts and recording what happened is `listener.delivery`'s job.
+splitting long texts and recording what happened is `listener.processing.delivery`'s job.
 """
 
 from __future__ import annotations

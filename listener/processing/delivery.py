@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from listener import metrics
+from listener.channel.sender import Sender, SendError, split_text
 from listener.config import Settings
 from listener.masking import mask_phone
 from listener.models import OutboundReply
-from listener.sender import SendError, Sender, split_text
 from listener.store.base import Store
 
 log = logging.getLogger(__name__)

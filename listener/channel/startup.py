@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from listener.channel.sender import twilio_configured
 from listener.config import Settings
-from listener.sender import twilio_configured
 
 
 class ConfigurationError(Exception):

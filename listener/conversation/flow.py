@@ -16,10 +16,10 @@ from pathlib import Path
 
 from transitions import Machine
 
-from listener.graph import Graph, StateSpec, load_graph
+from listener.conversation.graph import Graph, StateSpec, load_graph
+from listener.conversation.turn import Turn
+from listener.conversation.values import TEMPLATE_VALUES
 from listener.models import EventConfig, ParticipantSnapshot
-from listener.turn import Turn
-from listener.values import TEMPLATE_VALUES
 
 ROUTE_TRIGGER = "__route__"
 MAX_ROUTING_STEPS = 8

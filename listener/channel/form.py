@@ -11,10 +11,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from listener.models import InboundMessage, Media, ReplyStatus
-from listener.privacy import normalise_number
+from listener.operators.privacy import normalise_number
 
 SID_PATTERN = r"^[A-Za-z]{2}[A-Za-z0-9]{1,62}$"
 # WhatsApp's own limit on a message's text; anything longer did not come from WhatsApp.

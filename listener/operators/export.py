@@ -5,7 +5,7 @@ written as soon as it is read, so memory stays flat whatever the event's size. `
 (Talk to the City) is one row per participant; it walks the event's profiles and reads
 one participant's messages at a time.
 
-Participants appear under a pseudonymous key by default (`listener.privacy`); raw phone
+Participants appear under a pseudonymous key by default (`listener.operators.privacy`); raw phone
 numbers only when the caller asks for them. Nothing here prints or parses arguments, so
 a web console can call it as the `listener export` command does.
 """
@@ -21,7 +21,7 @@ from typing import Literal, TextIO
 from pydantic import BaseModel
 
 from listener.models import EventConfig, Interaction
-from listener.privacy import KEY_SECRET_NAME, participant_key
+from listener.operators.privacy import KEY_SECRET_NAME, participant_key
 from listener.store.base import Store
 
 ExportFormat = Literal["csv", "jsonl", "tttc"]

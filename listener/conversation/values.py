@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from listener.extract.base import ANONYMOUS
+from listener.conversation.extraction import ANONYMOUS
 
 if TYPE_CHECKING:
-    from listener.turn import Turn
+    from listener.conversation.turn import Turn
 
 
 def participant_name(turn: Turn) -> str:

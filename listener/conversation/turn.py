@@ -23,11 +23,11 @@ from listener.models import (
 )
 
 if TYPE_CHECKING:
-    from listener.extract.base import Extractor
-    from listener.flow import Flow
-    from listener.graph import StateSpec
-    from listener.respond import Responder
-    from listener.events import EventDirectory
+    from listener.conversation.events import EventDirectory
+    from listener.conversation.extraction import Extractor
+    from listener.conversation.flow import Flow
+    from listener.conversation.graph import StateSpec
+    from listener.conversation.responding import Responder
 
 
 def inbound_record(message: InboundMessage, kind: str, event_id: str | None, state: str) -> Interaction:

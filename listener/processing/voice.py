@@ -14,11 +14,15 @@ import logging
 import mimetypes
 
 from listener import metrics
+from listener.ai.transcription import (
+    Transcriber,
+    TranscriptionUnavailable,
+    UnavailableTranscriber,
+)
+from listener.channel.media import MediaError, download_media
 from listener.config import Settings
 from listener.masking import mask_phone
-from listener.media import MediaError, download_media
 from listener.models import InboundMessage
-from listener.transcribe import Transcriber, TranscriptionUnavailable, UnavailableTranscriber
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from listener.extract.base import Choice, Extraction
+from listener.conversation.extraction import Choice, Extraction
 
 WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")

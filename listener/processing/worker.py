@@ -14,36 +14,28 @@ import asyncio
 import contextvars
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from listener import metrics
+from listener.ai.transcription import Transcriber
 from listener.config import Settings
-from listener.delivery import Delivery
-from listener.engine import Engine
-from listener.lanes import OrderedLanes
+from listener.conversation.engine import Engine
 from listener.logs import message_context
-from listener.models import InboundMessage, Outcome, OutboundReply
+from listener.models import InboundMessage, OutboundReply, Outcome
+from listener.processing.arrival import Arrival
+from listener.processing.delivery import Delivery
+from listener.processing.lanes import OrderedLanes
+from listener.processing.sending import Sending
+from listener.processing.voice import with_transcript
 from listener.store.base import Store, StoreError, VersionConflict
-from listener.transcribe import Transcriber
-from listener.voice import with_transcript
 
 log = logging.getLogger(__name__)
 
 RECOVERY_BATCH = 500
 # As many as asyncio's default pool has: the engine's parallelism is unchanged.
 ENGINE_THREADS = min(32, (os.cpu_count() or 1) + 4)
-
-
-@dataclass
-class _Gate:
-    """A participant's arrival lock and how many deliveries hold or wait for it."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
 
 
 class Worker:
@@ -62,45 +54,17 @@ class Worker:
         self.engine = engine
         self.transcriber = transcriber
         self.delivery = delivery
+        self.arrival = Arrival(store, self.submit)
+        self.sending = Sending(delivery)
         self._processing = OrderedLanes("process")
-        self._sending = OrderedLanes("send")
         self._queued_messages: set[str] = set()
-        self._queued_replies: set[str] = set()
-        self._stalled: set[str] = set()
         self._failures: dict[str, int] = {}
-        self._arrival_gates: dict[str, _Gate] = {}
         self._recovery_task: asyncio.Task[None] | None = None
         self._engine_threads = ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="engine")
 
-    # arrival -------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _arrival(self, participant: str) -> AsyncIterator[None]:
-        """One participant's deliveries are recorded one at a time, so the order they are
-        recorded in (and time-stamped with) is the order they are processed in."""
-        gate = self._arrival_gates.get(participant)
-        if gate is None:
-            gate = self._arrival_gates[participant] = _Gate()
-        gate.users += 1
-        try:
-            async with gate.lock:
-                yield
-        finally:
-            gate.users -= 1
-            if gate.users == 0:
-                del self._arrival_gates[participant]
-
     async def accept(self, participant: str, build: Callable[[datetime], InboundMessage]) -> bool:
-        """Record a delivery durably and queue it; False when its MessageSid was seen before.
-
-        `build` makes the message with its arrival time, taken in the participant's turn.
-        """
-        async with self._arrival(participant):
-            message = build(datetime.now(timezone.utc))
-            recorded = await asyncio.to_thread(self.store.record_inbound, message)
-            if recorded:
-                self.submit(message)
-        return recorded
+        """Record a delivery in the inbox and queue it; False when it was seen before."""
+        return await self.arrival.accept(participant, build)
 
     # processing ----------------------------------------------------------------------
 
@@ -166,26 +130,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._engine_threads, context.run, run, message)
 
-    # sending -------------------------------------------------------------------------
-
     def submit_reply(self, reply: OutboundReply) -> None:
-        """Queue a reply behind the participant's earlier replies (once)."""
-        if reply.id in self._queued_replies:
-            return
-        self._queued_replies.add(reply.id)
-        self._sending.put(reply.participant, lambda: self._send(reply))
-
-    async def _send(self, reply: OutboundReply) -> None:
-        """Send in order: after a reply is left pending, the participant's later replies
-        wait too (pending), and the next recovery sweep sends them all, oldest first."""
-        try:
-            if reply.participant in self._stalled:
-                return
-            with message_context(reply.in_reply_to, reply.participant):
-                if not await self.delivery.deliver(reply):
-                    self._stalled.add(reply.participant)
-        finally:
-            self._queued_replies.discard(reply.id)
+        self.sending.submit(reply)
 
     # recovery ------------------------------------------------------------------------
 
@@ -201,11 +147,7 @@ class Worker:
                 self.submit(message)
                 queued = (queued[0] + 1, queued[1])
         for reply in replies:
-            if reply.participant in self._stalled and self._sending.busy(reply.participant):
-                continue  # its lane is still skipping later replies; next sweep, in order
-            self._stalled.discard(reply.participant)
-            if reply.created_at <= cutoff and reply.id not in self._queued_replies:
-                self.submit_reply(reply)
+            if reply.created_at <= cutoff and self.sending.resume(reply):
                 queued = (queued[0], queued[1] + 1)
         if any(queued):
             log.info("recovery: %d pending messages and %d unsent replies queued", *queued)
@@ -229,9 +171,9 @@ class Worker:
         if self._recovery_task is not None:
             self._recovery_task.cancel()
             await asyncio.gather(self._recovery_task, return_exceptions=True)
-        finished = await self._processing.drain(timeout) and await self._sending.drain(timeout)
+        finished = await self._processing.drain(timeout) and await self.sending.drain(timeout)
         if not finished:
             log.warning("stopping with work in progress; it stays pending for the next start")
         await self._processing.cancel()
-        await self._sending.cancel()
+        await self.sending.cancel()
         self._engine_threads.shutdown(wait=False, cancel_futures=True)

@@ -14,13 +14,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from listener import console
+from listener.ai.transcription import Transcriber
+from listener.channel.routes import router
+from listener.channel.sender import Sender
+from listener.channel.service import WebService
 from listener.config import Settings
 from listener.runtime import Runtime
-from listener.sender import Sender
 from listener.store.base import StoreError
-from listener.transcribe import Transcriber
-from listener.web.routes import router
-from listener.web.service import WebService
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listener.graph import Graph
+from listener.conversation.graph import Graph
 
 
 def mermaid(graph: Graph) -> str:

@@ -6,16 +6,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from listener.blocklist import Blocklist
+from listener.ai.transcription import Transcriber
+from listener.channel.sender import ConsoleSender, Sender, build_sender
+from listener.channel.signature import SignatureCheck
+from listener.channel.startup import check_settings, validation_token
 from listener.config import Settings
-from listener.delivery import Delivery, RetryPolicy
+from listener.operators.blocklist import Blocklist
+from listener.processing.delivery import Delivery, RetryPolicy
+from listener.processing.worker import Worker
 from listener.runtime import Runtime, build_runtime
-from listener.sender import ConsoleSender, Sender, build_sender
 from listener.store.base import Store
-from listener.transcribe import Transcriber
-from listener.web.signature import SignatureCheck
-from listener.web.startup import check_settings, validation_token
-from listener.worker import Worker
 
 log = logging.getLogger(__name__)
 

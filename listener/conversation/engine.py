@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from listener.flow import Flow
+from listener.conversation.flow import Flow
+from listener.conversation.turn import Services, Turn, inbound_record
 from listener.models import InboundMessage, Outcome, ParticipantSnapshot
 from listener.store.base import Store, VersionConflict
-from listener.turn import Services, Turn, inbound_record
 
 log = logging.getLogger(__name__)
 

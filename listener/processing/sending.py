@@ -1,0 +1,59 @@
+"""Sending: each participant's replies handed to `Delivery` one at a time, in order.
+
+After a reply is left pending (Twilio kept failing), the participant's later replies
+wait too, and the next recovery sweep sends them all, oldest first.
+"""
+
+from __future__ import annotations
+
+from listener.logs import message_context
+from listener.models import OutboundReply
+from listener.processing.delivery import Delivery
+from listener.processing.lanes import OrderedLanes
+
+
+class Sending:
+    """Per-participant send lanes over one `Delivery`."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+        self._lanes = OrderedLanes("send")
+        self._queued: set[str] = set()
+        self._stalled: set[str] = set()
+
+    def submit(self, reply: OutboundReply) -> None:
+        """Queue a reply behind the participant's earlier replies (once)."""
+        if reply.id in self._queued:
+            return
+        self._queued.add(reply.id)
+        self._lanes.put(reply.participant, lambda: self._send(reply))
+
+    def queued(self, reply_id: str) -> bool:
+        return reply_id in self._queued
+
+    async def _send(self, reply: OutboundReply) -> None:
+        try:
+            if reply.participant in self._stalled:
+                return
+            with message_context(reply.in_reply_to, reply.participant):
+                if not await self.delivery.deliver(reply):
+                    self._stalled.add(reply.participant)
+        finally:
+            self._queued.discard(reply.id)
+
+    def resume(self, reply: OutboundReply) -> bool:
+        """A recovery sweep found this reply unsent: queue it, unless the participant's
+        lane is still skipping later replies (next sweep, in order). True when queued."""
+        if reply.participant in self._stalled and self._lanes.busy(reply.participant):
+            return False
+        self._stalled.discard(reply.participant)
+        if reply.id in self._queued:
+            return False
+        self.submit(reply)
+        return True
+
+    async def drain(self, timeout: float) -> bool:
+        return await self._lanes.drain(timeout)
+
+    async def cancel(self) -> None:
+        await self._lanes.cancel()
