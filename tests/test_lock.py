@@ -91,7 +91,9 @@ def test_every_pin_satisfies_the_range_pyproject_declares(requirement: Requireme
     versions = _locked_versions()[canonicalize_name(requirement.name)]
     assert versions, f"{requirement.name} is not in uv.lock: run `uv lock`"
     for version in versions:
-        assert version in requirement.specifier, f"uv.lock pins {requirement.name} {version}, outside {requirement.specifier}"
+        assert version in requirement.specifier, (
+            f"uv.lock pins {requirement.name} {version}, outside {requirement.specifier}"
+        )
 
 
 def test_every_locked_file_has_a_hash():

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from listener.cli import (
     block,
     chat,
+    doctor,
     events,
     export,
     flow,
@@ -30,7 +31,7 @@ from listener.conversation.graph import FlowError
 from listener.errors import describe_validation_error
 from listener.store import StoreError
 
-COMMAND_MODULES = (chat, events, export, stats, participants, block, flow, serve, transcribe)
+COMMAND_MODULES = (chat, events, export, stats, participants, block, flow, serve, transcribe, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
