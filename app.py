@@ -6,7 +6,7 @@ set up here, at the process's entry point, as JSON lines unless `LOG_FORMAT=text
 
 from __future__ import annotations
 
-from listener.channel import create_app
+from listener.channel.app import create_app
 from listener.config import Settings
 from listener.logs import configure_logging
 

@@ -31,7 +31,6 @@ from listener.config import Settings
 from listener.conversation.engine import Engine
 from listener.conversation.events import EventDirectory
 from listener.conversation.flow import Flow
-from listener.conversation.responding import TemplateResponder
 from listener.conversation.turn import Services
 from listener.models import (
     EventConfig,
@@ -127,7 +126,6 @@ def measure_messages(inner: Store, listening: int) -> dict[str, dict]:
     store = CountingStore(inner)
     services = Services(
         extractor=RuleExtractor(),
-        responder=TemplateResponder(),
         events=EventDirectory(store, ttl=settings.event_cache_seconds),
     )
     engine = Engine(Flow.from_file(ROOT / "transitions.yaml"), store, services)  # type: ignore[arg-type]

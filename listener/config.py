@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     )
     openai_timeout_seconds: float = Field(default=8.0, gt=0, validation_alias="OPENAI_TIMEOUT_SECONDS")
     openai_max_retries: int = Field(default=2, ge=0, le=10, validation_alias="OPENAI_MAX_RETRIES")
+    # the longest a message waits on the model, retries included, before the rules read
+    # its answer or the template is sent; and how many model calls one process makes at once
+    openai_deadline_seconds: float = Field(default=10.0, gt=0, validation_alias="OPENAI_DEADLINE_SECONDS")
+    openai_max_in_flight: int = Field(default=256, ge=1, validation_alias="OPENAI_MAX_IN_FLIGHT")
     # `verbose_json` reports the detected language with whisper-class models; `json` is the
     # one format every transcription model accepts.
     openai_transcribe_format: Literal["json", "verbose_json"] = Field(

@@ -191,12 +191,28 @@ def status_moves_forward(current: str, new: str) -> bool:
     return _PROGRESS.get(new, 0) >= _PROGRESS.get(current, 0)
 
 
+class ComposeRequest(BaseModel):
+    """What the composer needs to write an acknowledgement after the commit.
+
+    The reply's own `text` is the graph's template: it goes out as it is when no model is
+    configured, or the model is slow, down or writes something unusable.
+    """
+
+    event_id: str
+    text: str
+    name: str = ""
+    count: int = 0
+
+
 class OutboundReply(BaseModel):
     """A reply owed to a participant: written with the outcome, sent after the commit.
 
     A sender claims a reply (`sending`, by `claimed_by`, until `claimed_until`) before
     sending it and renews the claim before each retry, so two processes never send the
     same reply; the claim of a sender that crashed expires and the reply is pending again.
+    The process that commits a reply creates it already claimed by itself, so sending it
+    needs no claim read. `compose` is set when the model may write the text after the
+    commit; `event_id` says where the reply's interaction record is filed.
     """
 
     id: str
@@ -204,6 +220,8 @@ class OutboundReply(BaseModel):
     text: str
     in_reply_to: str
     created_at: datetime
+    event_id: str | None = None
+    compose: ComposeRequest | None = None
     status: ReplyStatus = "pending"
     provider_sid: str | None = None
     error: str | None = None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from listener.conversation.responding import AckRequest
+from listener.conversation.responding import enforce_brevity
 from listener.conversation.turn import Turn
 from listener.conversation.values import participant_name
+from listener.models import ComposeRequest
 
 
 def over_limit(turn: Turn) -> bool:
@@ -26,19 +27,20 @@ def note_over_limit(turn: Turn) -> None:
 
 
 def acknowledge(turn: Turn) -> None:
-    """Count the contribution; reply in a sentence or two, or not at all when the event is silent."""
+    """Count the contribution; reply in a sentence or two, or not at all when the event is
+    silent. An event whose replies are written by the model owes a reply the composer
+    writes after the commit; the template is what goes out if it cannot."""
     event, membership = turn.event, turn.membership
     if membership is not None:
         membership.contributions += 1
     if event is None or event.responses == "silent":
         return
-    request = AckRequest(
-        text=turn.text,
-        event=event,
-        name=participant_name(turn),
-        count=membership.messages if membership else 0,
-        template=turn.render("acknowledgement"),
-    )
-    reply = turn.services.responder.acknowledge(request)
-    if reply:
-        turn.say_text(reply)
+    compose = None
+    if event.responses == "llm":
+        compose = ComposeRequest(
+            event_id=event.event_id,
+            text=turn.text,
+            name=participant_name(turn),
+            count=membership.messages if membership else 0,
+        )
+    turn.say_text(enforce_brevity(turn.render("acknowledgement")), compose=compose)

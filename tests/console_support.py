@@ -14,7 +14,7 @@ import pytest
 from fake_twilio import FakeTwilio
 from webhook_support import AppServer, make_settings, seed_events
 
-from listener.channel import create_app
+from listener.channel.app import create_app
 from listener.config import PROJECT_ROOT
 
 CONSOLE_TOKEN = "console-test-token-not-a-secret"

@@ -7,6 +7,6 @@ import os
 
 from fake_transcription import HttpTranscriber
 
-from listener.channel import create_app
+from listener.channel.app import create_app
 
 app = create_app(transcriber=HttpTranscriber(os.environ["TEST_TRANSCRIPTION_URL"]))

@@ -1,12 +1,16 @@
 """Drive the real engine the way the webhook does, with a clock the test controls.
 
-`Conversation` records each message in the inbox, runs it through `Engine.process`, and
-returns the replies it owes; tests then look at the store as the product would.
+`Conversation` records each message in the inbox, runs it through `Engine.process` (or,
+with a `Pipeline`, through the worker's processing and composing, where the model reads
+answers before the step and writes replies after the commit), and returns the replies it
+owes; tests then look at the store as the product would.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,9 +20,10 @@ from listener.ai.rules import RuleExtractor
 from listener.conversation.engine import Engine
 from listener.conversation.events import EventDirectory
 from listener.conversation.flow import Flow
-from listener.conversation.responding import TemplateResponder
 from listener.conversation.turn import Services
-from listener.models import EventConfig, InboundMessage, Media, Outcome
+from listener.models import EventConfig, InboundMessage, Media, OutboundReply, Outcome
+from listener.processing.processing import Processing
+from listener.runtime import Runtime
 from listener.store.base import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,13 +48,36 @@ def fixture_events() -> dict[str, EventConfig]:
     return events
 
 
-def make_engine(store: Store, flow: Flow | None = None, extractor=None, responder=None) -> Engine:
-    services = Services(
-        extractor=extractor or RuleExtractor(),
-        responder=responder or TemplateResponder(),
-        events=EventDirectory(store, ttl=0),
-    )
+def make_engine(store: Store, flow: Flow | None = None, extractor=None) -> Engine:
+    services = Services(extractor=extractor or RuleExtractor(), events=EventDirectory(store, ttl=0))
     return Engine(flow or shipped_flow(), store, services)
+
+
+class Pipeline:
+    """The worker's processing and composing for one runtime, on one event loop."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self._runner = asyncio.Runner()
+        self._threads = ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        self.processing = Processing(
+            runtime.settings, runtime.store, runtime.engine, runtime.transcriber, runtime.reader,
+            self._threads, claim=lambda replies: None,
+        )
+
+    def process(self, message: InboundMessage) -> Outcome | None:
+        return self._runner.run(self.processing.run(message))
+
+    def compose(self, reply: OutboundReply) -> str:
+        return self._runner.run(self.runtime.composer.compose(reply))
+
+    def run(self, coroutine):
+        return self._runner.run(coroutine)
+
+    def close(self) -> None:
+        self._runner.close()
+        self._threads.shutdown()
 
 
 class Clock:
@@ -66,9 +94,10 @@ class Conversation:
 
     _sids = itertools.count(1)
 
-    def __init__(self, engine: Engine, participant: str = "+15550100001", clock: Clock | None = None) -> None:
-        self.engine = engine
-        self.store = engine.store
+    def __init__(self, engine: Engine | Pipeline, participant: str = "+15550100001", clock: Clock | None = None) -> None:
+        self.pipeline = engine if isinstance(engine, Pipeline) else None
+        self.engine = engine.engine if isinstance(engine, Pipeline) else engine
+        self.store = self.engine.store
         self.participant = participant
         self.clock = clock or Clock()
         self.last: Outcome | None = None
@@ -89,8 +118,11 @@ class Conversation:
         """What the webhook and the worker do: record once, process, return replies."""
         if not self.store.record_inbound(message):
             return []
-        self.last = self.engine.process(message)
-        return [reply.text for reply in self.last.replies] if self.last else []
+        if self.pipeline is None:
+            self.last = self.engine.process(message)
+            return [reply.text for reply in self.last.replies] if self.last else []
+        self.last = self.pipeline.process(message)
+        return [self.pipeline.compose(reply) for reply in self.last.replies] if self.last else []
 
     def send(self, body: str = "", **kwargs) -> list[str]:
         return self.deliver(self.message(body, **kwargs))

@@ -8,12 +8,16 @@ replaced.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 from fake_openai import FakeOpenAI
 
 from listener.config import Settings
+from listener.models import EventConfig
+from listener.runtime import build_runtime
+from listener.store.sqlite import SQLiteStore
 
 
 @pytest.fixture
@@ -34,3 +38,35 @@ def settings_for(fake: FakeOpenAI, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+class Blocking:
+    """An async object's methods called as plain functions, each awaited on one event loop
+    that lives as long as the wrapper (the async OpenAI client keeps its connections on it)."""
+
+    def __init__(self, target: object) -> None:
+        self._target = target
+        self._runner = asyncio.Runner()
+
+    def __getattr__(self, name: str):
+        method = getattr(self._target, name)
+        return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
+
+    def close(self) -> None:
+        self._runner.close()
+
+
+def reader_for(fake: FakeOpenAI, **overrides: object) -> Blocking:
+    """The OpenAI reader the runtime builds from these settings, its methods blocking."""
+    runtime = build_runtime(settings_for(fake, **overrides), store=SQLiteStore(":memory:"))
+    return Blocking(runtime.reader)
+
+
+def composer_for(fake: FakeOpenAI, events: list[EventConfig], **overrides: object) -> Blocking:
+    """The OpenAI composer the runtime builds from these settings, over a store holding
+    `events`, its methods blocking."""
+    store = SQLiteStore(":memory:")
+    for event in events:
+        store.put_event(event)
+    runtime = build_runtime(settings_for(fake, **overrides), store=store)
+    return Blocking(runtime.composer)

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_openai import FakeOpenAI
-from openai_support import settings_for
+from openai_support import reader_for
 
-from listener.ai.client import sync_client
-from listener.ai.extractor import OpenAIExtractor
 from listener.ai.rules import RuleExtractor
 from listener.conversation.extraction import Extraction
 
@@ -54,8 +52,9 @@ def replaying():
         for case in CASES:
             if "model" in case:
                 server.record(SCHEMAS[case["field"]], case["text"], case["model"])
-        settings = settings_for(server)
-        yield server, OpenAIExtractor(sync_client(settings), settings.openai_model)
+        reader = reader_for(server)
+        yield server, reader
+        reader.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -1,4 +1,4 @@
-"""The OpenAI extractor against the fake server: each failure of the model ends in the
+"""The OpenAI reader against the fake server: each failure of the model ends in the
 model's valid value or in the rules' reading, never in an exception or a lost value."""
 
 from __future__ import annotations
@@ -7,16 +7,11 @@ import time
 
 import pytest
 from fake_openai import Answer
-from openai_support import fake, settings_for  # noqa: F401
+from openai_support import fake, reader_for  # noqa: F401
 
-from listener.ai.client import sync_client
-from listener.ai.extractor import OpenAIExtractor
 from listener.conversation.extraction import Choice, Extraction
 
-
-def extractor_for(fake, **overrides) -> OpenAIExtractor:
-    settings = settings_for(fake, **overrides)
-    return OpenAIExtractor(sync_client(settings), settings.openai_model)
+extractor_for = reader_for
 
 
 def test_a_structured_answer_is_parsed_into_the_typed_value(fake):

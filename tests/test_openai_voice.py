@@ -20,14 +20,15 @@ from openai_support import fake, settings_for  # noqa: F401
 
 from listener.ai.transcription import Transcript, TranscriptionUnavailable
 from listener.models import Media
-from listener.runtime import build_transcriber
+from listener.runtime import build_runtime
+from listener.store.sqlite import SQLiteStore
 
 VOICE_NOTE = (Path(__file__).parent / "fixtures" / "audio" / "voice-note.ogg").read_bytes()
 HEARD = "Hi, I am at Climate 24."
 
 
 def transcribe(fake, content_type="audio/ogg; codecs=opus", filename="voice-note", **overrides) -> Transcript:
-    transcriber = build_transcriber(settings_for(fake, **overrides))
+    transcriber = build_runtime(settings_for(fake, **overrides), store=SQLiteStore(":memory:")).transcriber
     return asyncio.run(transcriber.transcribe(VOICE_NOTE, content_type, filename))
 
 

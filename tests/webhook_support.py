@@ -17,7 +17,7 @@ from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from harness import fixture_events
 from twilio.request_validator import RequestValidator
 
-from listener.channel import create_app
+from listener.channel.app import create_app
 from listener.config import Settings
 from listener.store.sqlite import SQLiteStore
 

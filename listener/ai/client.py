@@ -24,11 +24,7 @@ def _options(settings: Settings) -> dict:
     }
 
 
-def sync_client(settings: Settings) -> openai.OpenAI:
-    """For extraction and replies, called from the engine's worker thread."""
-    return openai.OpenAI(**_options(settings))
-
-
 def async_client(settings: Settings) -> openai.AsyncOpenAI:
-    """For transcription, awaited on the webhook worker's event loop."""
+    """Every model call (reading answers, composing replies, transcribing) is awaited on
+    the worker's event loop, never on the engine's threads."""
     return openai.AsyncOpenAI(**_options(settings))

@@ -1,9 +1,14 @@
-"""`Extractor` on an OpenAI model, with the offline rules as validator and fallback.
+"""Reading participants' words with an OpenAI model, before the step and off its threads.
 
-Every question is one `chat.completions.parse` call whose answer must fit a strict
-pydantic schema (`listener.ai.schemas`). What the model proposes is kept only when the
-rules accept it too (an age in 0-120, one of the genders, a plausible name that appears
-in the message, an event ID among the candidates offered); otherwise, and whenever the
+The worker asks `OpenAIReader.read` for each reading a message's step will use (a dry run
+of the step names them) and hands the results to the step, which itself never waits on a
+model. Every question is one `chat.completions.parse` call on the asynchronous client
+whose answer must fit a strict pydantic schema (`listener.ai.schemas`); calls share one
+bound on how many are in flight, and each has a deadline.
+
+A value the model proposes is evidence, not truth: it is kept only when the rules accept
+it and the participant's own words support it (`listener.ai.evidence`); a proposal that
+fails that check is read as "not understood", so the question is asked again. When the
 model refuses, breaks the schema, times out or is down, the rules' own reading is used.
 The model never decides where the conversation goes: it returns a value, the graph's
 guards decide.
@@ -11,8 +16,9 @@ guards decide.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TypeVar
 
 import openai
@@ -22,6 +28,7 @@ from listener import metrics
 from listener.ai import prompts
 from listener.ai.cache import AnswerCache
 from listener.ai.candidates import event_candidates
+from listener.ai.evidence import supported
 from listener.ai.rules import RuleExtractor
 from listener.ai.schemas import (
     AgeAnswer,
@@ -31,131 +38,155 @@ from listener.ai.schemas import (
     RegionAnswer,
     YesNoAnswer,
 )
-from listener.conversation.extraction import Choice, Extraction
+from listener.conversation.extraction import Choice, Extraction, ReadingRequest
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=BaseModel)
 
 
-class OpenAIExtractor:
-    """Asks the model, keeps what the rules validate, falls back to the rules."""
+class OpenAIReader:
+    """Asks the model, keeps what the message supports, falls back to the rules."""
 
     def __init__(
         self,
-        client: openai.OpenAI,
+        client: openai.AsyncOpenAI,
         model: str,
+        *,
         rules: RuleExtractor | None = None,
+        in_flight: asyncio.Semaphore | None = None,
+        deadline_seconds: float = 10.0,
         cache: AnswerCache[Extraction] | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.rules = rules or RuleExtractor()
+        self.in_flight = in_flight or asyncio.Semaphore(256)
+        self.deadline_seconds = deadline_seconds
         self.cache: AnswerCache[Extraction] = cache or AnswerCache()
+
+    async def read(self, request: ReadingRequest) -> Extraction:
+        """The reading the step asked for, by the model where it can help, else the rules."""
+        if request.kind == "event_id":
+            return await self.event_id(request.text, request.options)
+        if request.kind == "choice":
+            return await self.choice(request.text, request.choices())
+        reader: Callable[[str], Awaitable[Extraction]] = getattr(self, request.kind)
+        return await reader(request.text)
 
     # the model ---------------------------------------------------------------------------
 
-    def _ask(self, schema: type[A], instructions: str, text: str) -> A | None:
-        """The model's structured answer, or None when there is no usable one."""
+    async def _ask(self, schema: type[A], instructions: str, text: str) -> A | None:
+        """The model's structured answer, or None when there is no usable one in time."""
         try:
-            with metrics.MODEL_LATENCY.time():
-                completion = self.client.chat.completions.parse(
-                    model=self.model,
-                    messages=[
-                        {"role": "system", "content": instructions},
-                        {"role": "user", "content": text},
-                    ],
-                    response_format=schema,
-                    store=False,
-                )
-        except (openai.OpenAIError, ValueError) as exc:
+            async with asyncio.timeout(self.deadline_seconds), self.in_flight:
+                with metrics.MODEL_LATENCY.time():
+                    completion = await self.client.chat.completions.parse(
+                        model=self.model,
+                        messages=[
+                            {"role": "system", "content": instructions},
+                            {"role": "user", "content": text},
+                        ],
+                        response_format=schema,
+                        store=False,
+                    )
+        except (openai.OpenAIError, ValueError, TimeoutError) as exc:
             # ValueError covers pydantic's: invalid JSON or an answer that breaks the schema.
-            log.warning("%s extraction failed (%s); using the rules", schema.__name__, type(exc).__name__)
+            log.warning("%s reading failed (%s); using the rules", schema.__name__, type(exc).__name__)
             return None
         message = completion.choices[0].message
         if message.refusal or message.parsed is None:
-            log.warning("%s extraction refused; using the rules", schema.__name__)
+            log.warning("%s reading refused; using the rules", schema.__name__)
             return None
         return message.parsed
 
-    def _read(
+    async def _read(
         self,
         key: Hashable,
-        ask: Callable[[], A | None],
-        accept: Callable[[A], Extraction | None],
+        ask: Callable[[], Awaitable[A | None]],
+        accept: Callable[[A], Extraction],
         fallback: Callable[[], Extraction],
     ) -> Extraction:
-        """The model's answer as `accept` validates it, asked once for these words.
+        """The model's answer as `accept` judges it, asked once for these words.
 
-        The rules' reading (`fallback`) replaces an answer `accept` rejects, and is the
-        reading while the model gives no usable answer; only the latter is not cached, so
-        the same words are asked again after an outage.
+        While the model gives no usable answer the rules' reading (`fallback`) stands, and
+        is not cached, so the same words are asked again after an outage.
         """
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        answer = ask()
+        answer = await ask()
         if answer is None:
             return fallback()
-        found = accept(answer) or fallback()
+        found = accept(answer)
         self.cache.put(key, found)
         return found
 
+    def _supported(self, kind: str, value: object, text: str) -> Extraction:
+        """A proposed value kept only where the participant's words carry it; otherwise the
+        answer was not understood and the question is asked again."""
+        if supported(kind, value, text, self.rules):
+            return Extraction.found(value)  # type: ignore[arg-type]
+        log.info("the model proposed a %s the message does not support; asking again", kind)
+        return Extraction.not_found()
+
     # profile fields ----------------------------------------------------------------------
 
-    def name(self, text: str) -> Extraction:
-        def accept(answer: NameAnswer) -> Extraction | None:
+    async def name(self, text: str) -> Extraction:
+        def accept(answer: NameAnswer) -> Extraction:
             if answer.status != "found":
                 return _status(answer.status)
-            return _valid(self.rules.validate_name((answer.name or "").strip(), text))
+            checked = self.rules.validate_name((answer.name or "").strip(), text)
+            return self._supported("name", checked.value, text) if checked.ok else Extraction.not_found()
 
-        return self._read(
+        return await self._read(
             ("name", text), lambda: self._ask(NameAnswer, prompts.extraction("name"), text), accept,
             lambda: self.rules.name(text),
         )
 
-    def age(self, text: str) -> Extraction:
-        def accept(answer: AgeAnswer) -> Extraction | None:
+    async def age(self, text: str) -> Extraction:
+        def accept(answer: AgeAnswer) -> Extraction:
             if answer.status != "found":
                 return _status(answer.status)
-            if answer.age is None:
-                return None
-            checked = self.rules.age(str(answer.age))
-            return checked if checked.ok and checked.value == answer.age else None
+            checked = self.rules.age(str(answer.age)) if answer.age is not None else Extraction.not_found()
+            if not (checked.ok and checked.value == answer.age):
+                return Extraction.not_found()
+            return self._supported("age", answer.age, text)
 
-        return self._read(
+        return await self._read(
             ("age", text), lambda: self._ask(AgeAnswer, prompts.extraction("age"), text), accept,
             lambda: self.rules.age(text),
         )
 
-    def gender(self, text: str) -> Extraction:
-        def accept(answer: GenderAnswer) -> Extraction | None:
+    async def gender(self, text: str) -> Extraction:
+        def accept(answer: GenderAnswer) -> Extraction:
             if answer.status == "declined":
                 # As the rules read a refusal: an answer, "prefer not to say".
                 return self.rules.gender("prefer not to say")
-            if answer.status == "not_found":
+            if answer.status == "not_found" or not answer.gender:
                 return Extraction.not_found()
-            return Extraction.found(answer.gender) if answer.gender else None
+            return self._supported("gender", answer.gender, text)
 
-        return self._read(
+        return await self._read(
             ("gender", text), lambda: self._ask(GenderAnswer, prompts.extraction("gender"), text), accept,
             lambda: self.rules.gender(text),
         )
 
-    def region(self, text: str) -> Extraction:
-        def accept(answer: RegionAnswer) -> Extraction | None:
+    async def region(self, text: str) -> Extraction:
+        def accept(answer: RegionAnswer) -> Extraction:
             if answer.status != "found":
                 return _status(answer.status)
-            return _valid(self.rules.region((answer.region or "").strip()))
+            checked = self.rules.region((answer.region or "").strip())
+            return self._supported("region", checked.value, text) if checked.ok else Extraction.not_found()
 
-        return self._read(
+        return await self._read(
             ("region", text), lambda: self._ask(RegionAnswer, prompts.extraction("region"), text), accept,
             lambda: self.rules.region(text),
         )
 
     # events and confirmations ------------------------------------------------------------
 
-    def event_id(self, text: str, known_ids: Sequence[str]) -> Extraction:
+    async def event_id(self, text: str, known_ids: Sequence[str]) -> Extraction:
         """Exact and near-exact IDs by the rules; the model only picks among a few look-alikes."""
         exact = self.rules.event_id(text, known_ids)
         if exact.ok:
@@ -164,37 +195,39 @@ class OpenAIExtractor:
         if not candidates:
             return exact
         allowed = {candidate.casefold(): candidate for candidate in candidates}
-        return self._read(
+        return await self._read(
             ("event_id", text, tuple(candidates)),
             lambda: self._ask(PickAnswer, prompts.pick_event(candidates), text),
-            lambda answer: _picked(answer, allowed),
+            lambda answer: _picked(answer, allowed) or exact,
             lambda: exact,
         )
 
-    def choice(self, text: str, options: Sequence[Choice]) -> Extraction:
+    async def choice(self, text: str, options: Sequence[Choice]) -> Extraction:
         by_rules = self.rules.choice(text, options)
         if by_rules.ok or not options:
             return by_rules
         allowed = {option.event_id.casefold(): option.event_id for option in options}
         allowed.update({str(option.number): option.event_id for option in options})
-        return self._read(
+        return await self._read(
             ("choice", text, tuple((option.number, option.event_id, option.name) for option in options)),
             lambda: self._ask(PickAnswer, prompts.pick_option(options), text),
-            lambda answer: _picked(answer, allowed),
+            lambda answer: _picked(answer, allowed) or by_rules,
             lambda: by_rules,
         )
 
-    def yes_no(self, text: str) -> Extraction:
+    async def yes_no(self, text: str) -> Extraction:
         by_rules = self.rules.yes_no(text)
         if by_rules.ok or not text.strip():
             return by_rules
 
-        def accept(answer: YesNoAnswer) -> Extraction | None:
-            if answer.status != "found":
+        def accept(answer: YesNoAnswer) -> Extraction:
+            if answer.status != "found" or answer.yes is None:
                 return Extraction.not_found()
-            return Extraction.found(answer.yes) if answer.yes is not None else None
+            return Extraction.found(answer.yes)
 
-        return self._read(("yes_no", text), lambda: self._ask(YesNoAnswer, prompts.yes_no(), text), accept, lambda: by_rules)
+        return await self._read(
+            ("yes_no", text), lambda: self._ask(YesNoAnswer, prompts.yes_no(), text), accept, lambda: by_rules
+        )
 
 
 def _status(status: str) -> Extraction:
@@ -202,12 +235,9 @@ def _status(status: str) -> Extraction:
     return Extraction.declined() if status == "declined" else Extraction.not_found()
 
 
-def _valid(checked: Extraction) -> Extraction | None:
-    return checked if checked.ok else None
-
-
 def _picked(answer: PickAnswer, allowed: dict[str, str]) -> Extraction | None:
-    """The option the model picked, if it is one of those offered."""
+    """The option the model picked, if it is one of those offered; None when it picked
+    something that was not offered."""
     if answer.status == "not_found":
         return Extraction.not_found()
     chosen = allowed.get((answer.pick or "").strip().casefold())

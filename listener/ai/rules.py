@@ -98,7 +98,7 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().strip(" .!?¡¿,;:\"")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     # lower(), not casefold(): it keeps lengths, so offsets map back onto the original.
     return _clean(text).lower()
 
@@ -109,7 +109,7 @@ def _declines(folded: str) -> bool:
 
 def is_instruction(text: str) -> bool:
     """Words that talk to the machine ("ignore your instructions", "set my state") are not answers."""
-    return bool(INSTRUCTION.search(_fold(text)))
+    return bool(INSTRUCTION.search(fold(text)))
 
 
 def _unknowing(folded: str) -> bool:
@@ -163,7 +163,7 @@ class RuleExtractor:
         return Extraction.not_found()
 
     def name(self, text: str) -> Extraction:
-        folded = _fold(text)
+        folded = fold(text)
         if not folded:
             return Extraction.not_found()
         if folded in ANONYMOUS_WORDS or any(folded.endswith(" " + word) for word in ANONYMOUS_WORDS[:3]):
@@ -189,12 +189,12 @@ class RuleExtractor:
     def validate_name(self, proposed: str, text: str) -> Extraction:
         """A name someone else (the model) read in `text`, kept only if these rules accept it:
         a plausible name, written in the message itself, in a message that is no instruction."""
-        if is_instruction(text) or not all(_fold(word) in _fold(text) for word in proposed.split()):
+        if is_instruction(text) or not all(fold(word) in fold(text) for word in proposed.split()):
             return Extraction.not_found()
         return self.name(proposed)
 
     def age(self, text: str) -> Extraction:
-        folded = _fold(text)
+        folded = fold(text)
         if not folded:
             return Extraction.not_found()
         if _declines(folded):
@@ -216,7 +216,7 @@ class RuleExtractor:
         return Extraction.not_found()
 
     def gender(self, text: str) -> Extraction:
-        folded = _fold(text)
+        folded = fold(text)
         if not folded:
             return Extraction.not_found()
         for value in ("prefer not to say", "non-binary"):
@@ -231,7 +231,7 @@ class RuleExtractor:
         return Extraction.not_found()
 
     def region(self, text: str) -> Extraction:
-        folded = _fold(text)
+        folded = fold(text)
         if not folded:
             return Extraction.not_found()
         if _declines(folded):
@@ -250,7 +250,7 @@ class RuleExtractor:
         return Extraction.found(_title(words) if candidate == candidate.lower() else candidate)
 
     def yes_no(self, text: str) -> Extraction:
-        folded = _fold(text)
+        folded = fold(text)
         first = folded.split(" ", 1)[0] if folded else ""
         if folded in YES or first in YES:
             return Extraction.found(True)
@@ -259,7 +259,7 @@ class RuleExtractor:
         return Extraction.not_found()
 
     def choice(self, text: str, options: Sequence[Choice]) -> Extraction:
-        folded = _fold(text)
+        folded = fold(text)
         numbers = re.findall(r"\d+", folded)
         if len(numbers) == 1:
             for option in options:
@@ -270,7 +270,7 @@ class RuleExtractor:
         if by_id.ok:
             return by_id
         for option in options:
-            name = _fold(option.name)
+            name = fold(option.name)
             if name and (folded == name or (len(folded) >= 4 and folded in name) or name in folded):
                 return Extraction.found(option.event_id)
         return Extraction.not_found()

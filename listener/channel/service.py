@@ -48,7 +48,15 @@ class WebService:
         owns_sender = sender is None
         sender = sender or build_sender(settings)
         delivery = Delivery(runtime.store, sender, RetryPolicy.from_settings(settings))
-        worker = Worker(settings, runtime.store, runtime.engine, transcriber or runtime.transcriber, delivery)
+        worker = Worker(
+            settings,
+            runtime.store,
+            runtime.engine,
+            transcriber or runtime.transcriber,
+            delivery,
+            reader=runtime.reader,
+            composer=runtime.composer,
+        )
         worker.start()
         service = cls(
             settings=settings,

@@ -8,15 +8,18 @@ as its transcript, `/wait 25h` moves the clock, `/state` shows the snapshot.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import TextIO
 
 from listener.cli.common import CommandError, open_runtime
 from listener.cli.events import read_event_file
 from listener.models import InboundMessage
+from listener.processing.processing import Processing
 from listener.runtime import Runtime
 
 WAIT = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -32,13 +35,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 class ChatSession:
-    """A participant's side of the conversation, with a clock the user can move."""
+    """A participant's side of the conversation, with a clock the user can move.
+
+    Each message goes through the worker's processing (the model reads answers first when
+    one is configured) and each reply through the composer, on one event loop.
+    """
 
     def __init__(self, runtime: Runtime, participant: str, out: TextIO) -> None:
         self.runtime = runtime
         self.participant = participant
         self.out = out
         self.offset = timedelta()
+        self._loop = asyncio.Runner()
+        self._threads = ThreadPoolExecutor(1, thread_name_prefix="chat")
+        self._processing = Processing(
+            runtime.settings, runtime.store, runtime.engine, runtime.transcriber, runtime.reader,
+            self._threads, claim=lambda replies: None,
+        )
+
+    def close(self) -> None:
+        self._loop.close()
+        self._threads.shutdown()
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self.offset
@@ -53,11 +70,10 @@ class ChatSession:
         )
         store = self.runtime.store
         store.record_inbound(message)
-        self.runtime.engine.process(message)
-        for reply in store.pending_replies(limit=1000):
-            if reply.participant != self.participant:
-                continue
-            print(f"agent> {reply.text}", file=self.out)
+        outcome = self._loop.run(self._processing.run(message))
+        for reply in outcome.replies if outcome else []:
+            text = self._loop.run(self.runtime.composer.compose(reply))
+            print(f"agent> {text}", file=self.out)
             store.update_reply(reply.id, "sent")
 
     def handle(self, line: str) -> bool:
@@ -98,13 +114,16 @@ def run_chat(args: argparse.Namespace) -> int:
             raise CommandError("no events in the store: pass --event-file examples/climate24.yaml", exit_code=2)
         print(f"You are {args.participant}. Events you can join: {known}.\n{HELP}")
         session = ChatSession(runtime, args.participant, sys.stdout)
-        while True:
-            try:
-                line = input("you> ")
-            except EOFError:
-                break
-            if not session.handle(line):
-                break
+        try:
+            while True:
+                try:
+                    line = input("you> ")
+                except EOFError:
+                    break
+                if not session.handle(line):
+                    break
+        finally:
+            session.close()
     finally:
         runtime.close()
     return 0

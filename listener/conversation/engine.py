@@ -1,17 +1,21 @@
 """Run one inbound message through the flow and commit what it changed, once.
 
-`Engine.step` is pure: snapshot and message in, `Outcome` out (it reads event
-configuration through the cache, nothing else). `Engine.process` wraps it in the one
-read and one atomic commit a message costs, and runs it again from a fresh read when
-another worker committed for the same participant first.
+`Engine.step` is pure: snapshot, message and the readings made before it in, `Outcome`
+out (it reads event configuration through the cache, nothing else, and never waits on a
+model). `Engine.readings_asked` is the same step run on a copy, to learn which readings
+of the participant's words it would use, so the worker can ask the model for them first.
+`Engine.process` wraps the step in the one read and one atomic commit a message costs,
+and runs it again from a fresh read when another worker committed for the same
+participant first.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from listener.conversation.extraction import PreparedExtractor, ReadingRequest, Readings
 from listener.conversation.flow import Flow
 from listener.conversation.turn import Services, Turn, inbound_record
 from listener.models import InboundMessage, Outcome, ParticipantSnapshot
@@ -30,9 +34,9 @@ class Engine:
     store: Store
     services: Services
 
-    def process(self, message: InboundMessage) -> Outcome | None:
+    def process(self, message: InboundMessage, readings: Readings | None = None) -> Outcome | None:
         """Process a recorded inbound message; None when it was already processed."""
-        return self._commit_from_fresh_read(message, lambda snapshot: self.step(snapshot, message))
+        return self._commit_from_fresh_read(message, lambda snapshot: self.step(snapshot, message, readings))
 
     def set_aside(self, message: InboundMessage) -> Outcome | None:
         """Keep a message the flow keeps failing on (a bug in behaviour, not bad input):
@@ -75,15 +79,33 @@ class Engine:
             working.last_message_at = message.received_at
         working.recent_message_sids = [*working.recent_message_sids, message.message_sid][-REMEMBERED_MESSAGES:]
 
-    def step(self, snapshot: ParticipantSnapshot | None, message: InboundMessage) -> Outcome:
+    def readings_asked(
+        self, snapshot: ParticipantSnapshot | None, message: InboundMessage, readings: Readings | None = None
+    ) -> list[ReadingRequest]:
+        """The readings of the participant's words this message's step would use (a dry
+        run on a copy of the snapshot: nothing it changes is kept)."""
+        extractor = PreparedExtractor(self.services.extractor, readings)
+        copy = snapshot.model_copy(deep=True) if snapshot is not None else None
+        self._fire(copy, message, extractor)
+        return list(dict.fromkeys(extractor.asked))
+
+    def step(
+        self, snapshot: ParticipantSnapshot | None, message: InboundMessage, readings: Readings | None = None
+    ) -> Outcome:
         """What this message does to this snapshot: the new snapshot and every effect.
 
         The snapshot is taken over and becomes the outcome's (callers pass the one they just
-        loaded); nothing is written anywhere.
+        loaded); nothing is written anywhere. `readings` are answers read from the
+        participant's words before the step (by the model); the offline rules read the rest.
         """
+        extractor = PreparedExtractor(self.services.extractor, readings) if readings else self.services.extractor
+        return self._fire(snapshot, message, extractor)
+
+    def _fire(self, snapshot: ParticipantSnapshot | None, message: InboundMessage, extractor) -> Outcome:
         working = snapshot if snapshot is not None else self.flow.new_snapshot(message.participant)
         expected_version = working.version
-        turn = Turn(self.flow, self.services, working, message)
+        services = self.services if extractor is self.services.extractor else replace(self.services, extractor=extractor)
+        turn = Turn(self.flow, services, working, message)
         fired = self.flow.run(turn)
 
         working.state = turn.state

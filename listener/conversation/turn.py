@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from listener.models import (
+    ComposeRequest,
     EventConfig,
     InboundMessage,
     Interaction,
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from listener.conversation.extraction import Extractor
     from listener.conversation.flow import Flow
     from listener.conversation.graph import StateSpec
-    from listener.conversation.responding import Responder
 
 
 def inbound_record(message: InboundMessage, kind: str, event_id: str | None, state: str) -> Interaction:
@@ -50,10 +50,10 @@ def inbound_record(message: InboundMessage, kind: str, event_id: str | None, sta
 
 @dataclass
 class Services:
-    """What behaviour may consult while deciding: all of it read-only or pure."""
+    """What behaviour may consult while deciding: all of it read-only or pure. The
+    extractor answers from readings made before the step, else by the offline rules."""
 
     extractor: Extractor
-    responder: Responder
     events: EventDirectory
 
 
@@ -162,7 +162,9 @@ class Turn:
         membership = self.membership
         return membership.messages if membership else 0
 
-    def say_text(self, text: str) -> None:
+    def say_text(self, text: str, compose: ComposeRequest | None = None) -> None:
+        """Queue `text`; with `compose`, the composer may write it anew after the commit
+        (`text` is what goes out when it cannot)."""
         text = text.strip()
         if not text:
             return
@@ -174,6 +176,8 @@ class Turn:
                 text=text,
                 in_reply_to=self.message.message_sid,
                 created_at=self.now,
+                event_id=self.snapshot.current_event_id,
+                compose=compose,
             )
         )
         self.outbound.append(

@@ -71,6 +71,8 @@ class Delivery:
         current = await self._claim(reply.id)
         if current is None:
             return True
+        if reply.compose is not None:
+            current = current.model_copy(update={"text": reply.text})  # written by the composer
         parts = split_text(current.text)
         provider_sid = current.provider_sid
         try:

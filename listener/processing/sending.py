@@ -6,6 +6,8 @@ wait too, and the next recovery sweep sends them all, oldest first.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from listener.logs import message_context
 from listener.models import OutboundReply
 from listener.processing.delivery import Delivery
@@ -21,27 +23,30 @@ class Sending:
         self._queued: set[str] = set()
         self._stalled: set[str] = set()
 
-    def submit(self, reply: OutboundReply) -> None:
-        """Queue a reply behind the participant's earlier replies (once)."""
+    def submit(self, reply: OutboundReply, ready: Awaitable[OutboundReply] | None = None) -> None:
+        """Queue a reply behind the participant's earlier replies (once). `ready` is the
+        reply as it will be sent (its text being composed meanwhile), awaited in turn."""
         if reply.id in self._queued:
             return
         self._queued.add(reply.id)
-        self._lanes.put(reply.participant, lambda: self._send(reply))
+        self._lanes.put(reply.participant, lambda: self._send(reply, ready))
 
     def queued(self, reply_id: str) -> bool:
         return reply_id in self._queued
 
-    async def _send(self, reply: OutboundReply) -> None:
+    async def _send(self, reply: OutboundReply, ready: Awaitable[OutboundReply] | None) -> None:
         try:
             if reply.participant in self._stalled:
                 return
+            if ready is not None:
+                reply = await ready
             with message_context(reply.in_reply_to, reply.participant):
                 if not await self.delivery.deliver(reply):
                     self._stalled.add(reply.participant)
         finally:
             self._queued.discard(reply.id)
 
-    def resume(self, reply: OutboundReply) -> bool:
+    def resume(self, reply: OutboundReply, ready: Awaitable[OutboundReply] | None = None) -> bool:
         """A recovery sweep found this reply unsent: queue it, unless the participant's
         lane is still skipping later replies (next sweep, in order). True when queued."""
         if reply.participant in self._stalled and self._lanes.busy(reply.participant):
@@ -49,7 +54,7 @@ class Sending:
         self._stalled.discard(reply.participant)
         if reply.id in self._queued:
             return False
-        self.submit(reply)
+        self.submit(reply, ready)
         return True
 
     async def drain(self, timeout: float) -> bool:

@@ -1,0 +1,103 @@
+"""Composing owed acknowledgements after the commit, off the engine's threads.
+
+The step commits a reply whose text is the graph's template and, for an event whose
+replies the model writes, what the composer needs (`ComposeRequest`). After the commit
+the composer writes the reply in the event's voice, in the language of the participant's
+message; the template goes out instead when no model is configured, or the model is slow
+(past its deadline), refuses, is down, or writes something that is not two plain
+sentences (`plain_reply`: no links, markup or JSON). A crash between the commit and the
+send loses nothing: the owed reply is in the outbox and is composed again on recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+import openai
+
+from listener import metrics
+from listener.ai import prompts
+from listener.ai.cache import AnswerCache
+from listener.conversation.events import EventDirectory
+from listener.conversation.responding import plain_reply
+from listener.models import OutboundReply
+
+log = logging.getLogger(__name__)
+
+REPLY_TOKENS = 200
+
+
+class Composer(Protocol):
+    async def compose(self, reply: OutboundReply) -> str:
+        """The text to send for this owed reply (its template when nothing better)."""
+
+
+class TemplateComposer:
+    """No model: the template is the reply."""
+
+    async def compose(self, reply: OutboundReply) -> str:
+        return reply.text
+
+
+class OpenAIComposer:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        events: EventDirectory,
+        *,
+        in_flight: asyncio.Semaphore | None = None,
+        deadline_seconds: float = 10.0,
+        cache: AnswerCache[str] | None = None,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.events = events
+        self.in_flight = in_flight or asyncio.Semaphore(256)
+        self.deadline_seconds = deadline_seconds
+        self.cache: AnswerCache[str] = cache or AnswerCache()
+
+    async def compose(self, reply: OutboundReply) -> str:
+        request = reply.compose
+        if request is None:
+            return reply.text
+        # The same reply composed again (a retry, a recovery) reads the same text.
+        written = self.cache.get(reply.id)
+        if written is None:
+            written = await self._write(reply)
+            if written is None:
+                return reply.text
+            self.cache.put(reply.id, written)
+        return written
+
+    async def _write(self, reply: OutboundReply) -> str | None:
+        request = reply.compose
+        assert request is not None
+        event = await asyncio.to_thread(self.events.get, request.event_id)
+        if event is None or event.responses != "llm":
+            return None
+        try:
+            async with asyncio.timeout(self.deadline_seconds), self.in_flight:
+                with metrics.MODEL_LATENCY.time():
+                    completion = await self.client.chat.completions.create(
+                        model=self.model,
+                        messages=[
+                            {"role": "system", "content": prompts.acknowledge(event, request.name)},
+                            {"role": "user", "content": request.text},
+                        ],
+                        max_completion_tokens=REPLY_TOKENS,
+                        store=False,
+                    )
+        except (openai.OpenAIError, TimeoutError) as exc:
+            log.warning("acknowledgement failed (%s); sending the template", type(exc).__name__)
+            return None
+        message = completion.choices[0].message
+        if message.refusal or not (message.content or "").strip():
+            log.warning("acknowledgement refused or empty; sending the template")
+            return None
+        written = plain_reply(message.content)
+        if written is None:
+            log.warning("acknowledgement carried a link, markup or data; sending the template")
+        return written

@@ -1,0 +1,63 @@
+"""The web adapter: Twilio's WhatsApp webhooks in, the engine's replies out through Twilio.
+
+`create_app()` builds the FastAPI app; everything it needs is opened when the app starts
+(so importing `app` has no side effects) and can be passed in instead, which tests do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from listener import console
+from listener.ai.transcription import Transcriber
+from listener.channel.routes import router
+from listener.channel.sender import Sender
+from listener.channel.service import WebService
+from listener.config import Settings
+from listener.runtime import Runtime
+from listener.store.base import StoreError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    sender: Sender | None = None,
+    transcriber: Transcriber | None = None,
+) -> FastAPI:
+    """The app; settings default to the environment, the rest to what settings describe."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        chosen = settings or (runtime.settings if runtime is not None else Settings())
+        service = await WebService.start(chosen, runtime, sender, transcriber)
+        app.state.service = service
+        try:
+            yield
+        finally:
+            await console.close(app)
+            await service.stop()
+
+    app = FastAPI(title="listener", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(router)
+    console.install(app)
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": "store unavailable, try again"}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    return app

@@ -1,0 +1,70 @@
+"""Recovery: what a crash (or an outage) left pending is picked up again.
+
+On start and then every `RECOVERY_INTERVAL_SECONDS`, inbox items still pending and
+replies not yet sent, older than the grace period (younger ones may still be in another
+process's hands), are queued again; what this process already holds is skipped. Replies
+this process claimed but no longer holds in memory (a lane that stalled skipped them)
+are resumed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from listener.config import Settings
+from listener.models import InboundMessage, OutboundReply
+from listener.store.base import Store
+
+log = logging.getLogger(__name__)
+
+RECOVERY_BATCH = 500
+
+
+class Recovery:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        resume_message: Callable[[InboundMessage], bool],
+        resume_reply: Callable[[OutboundReply], bool],
+        claimant: str,
+    ) -> None:
+        self.settings = settings
+        self.claimant = claimant
+        self.store = store
+        self.resume_message = resume_message
+        self.resume_reply = resume_reply
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> tuple[int, int]:
+        """Queue pending messages and unsent replies past the grace period; counts queued."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.settings.recovery_grace_seconds)
+        messages = await asyncio.to_thread(self.store.pending_inbound, RECOVERY_BATCH)
+        replies = await asyncio.to_thread(self.store.pending_replies, RECOVERY_BATCH, self.claimant)
+        queued_messages = sum(
+            1 for message in messages if message.received_at <= cutoff and self.resume_message(message)
+        )
+        queued_replies = sum(1 for reply in replies if reply.created_at <= cutoff and self.resume_reply(reply))
+        if queued_messages or queued_replies:
+            log.info("recovery: %d pending messages and %d unsent replies queued", queued_messages, queued_replies)
+        return queued_messages, queued_replies
+
+    async def _forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("recovery sweep failed; trying again in %gs", self.settings.recovery_interval_seconds)
+            await asyncio.sleep(self.settings.recovery_interval_seconds)
+
+    def start(self) -> None:
+        """Begin the sweeps (the first one at once)."""
+        self._task = asyncio.get_running_loop().create_task(self._forever(), name="recovery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
