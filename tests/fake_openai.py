@@ -102,6 +102,12 @@ class Request:
         )
 
 
+class _Server(ThreadingHTTPServer):
+    # A burst opens hundreds of connections at once; the default backlog of 5 would make
+    # the kernel drop them and the clients retry a second later.
+    request_queue_size = 1024
+
+
 class FakeOpenAI:
     """The server and its script. Use as a context manager, or `start()` / `stop()`."""
 
@@ -114,7 +120,7 @@ class FakeOpenAI:
         self._always: Answer | None = None
         self._responder: Callable[[Request], Answer] | None = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

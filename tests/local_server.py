@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # a burst's connections, not dropped by a backlog of 5
 
     def handle_error(self, request, client_address) -> None:
         """A client that gave up on a held-back answer is expected here, not an error."""

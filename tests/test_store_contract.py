@@ -415,6 +415,21 @@ def test_replies_move_through_their_statuses(any_store):
     assert any_store.get_reply("SM-missing") is None
 
 
+def test_a_composed_text_replaces_the_template_on_the_reply_and_its_record_in_the_same_write(any_store):
+    message = inbound("SM-1")
+    reply = reply_to(message).model_copy(update={"event_id": EVENT})
+    record = Interaction(id=reply.id, participant=ALEX, event_id=EVENT, direction="out", kind="reply",
+                         text=reply.text, state="state-a", at=message.received_at)
+    outcome = outcome_for(None, message, interactions=[said(message, EVENT), record])
+    outcome.replies = [reply]
+    any_store.commit(outcome)
+    composed = reply.model_copy(update={"text": "Gracias, lo hemos anotado."})
+    any_store.update_reply(reply.id, "sent", provider_sid="SMp", composed=composed)
+    assert any_store.get_reply(reply.id).text == "Gracias, lo hemos anotado."
+    texts = {i.id: i.text for i in any_store.iter_interactions(event_id=EVENT)}
+    assert texts == {"SM-1": "hello", reply.id: "Gracias, lo hemos anotado."}
+
+
 def test_a_long_reply_keeps_how_far_it_got(any_store):
     deliver(any_store, inbound("SM-1"))
     assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is not None

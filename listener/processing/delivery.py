@@ -71,8 +71,9 @@ class Delivery:
         current = await self._claim(reply.id)
         if current is None:
             return True
-        if reply.compose is not None:
-            current = current.model_copy(update={"text": reply.text})  # written by the composer
+        composed = None
+        if reply.compose is not None:  # the composer wrote its text after the commit
+            current = composed = current.model_copy(update={"text": reply.text})
         parts = split_text(current.text)
         provider_sid = current.provider_sid
         try:
@@ -88,14 +89,14 @@ class Delivery:
             if exc.permanent:
                 log.warning("reply %s to %s failed for good: %s", current.id, mask_phone(current.participant), error)
                 metrics.REPLIES_FAILED.inc()
-                await asyncio.to_thread(self.store.update_reply, current.id, "failed", provider_sid, error)
+                await asyncio.to_thread(self.store.update_reply, current.id, "failed", provider_sid, error, composed)
                 return True
             log.warning("reply %s to %s still pending: %s", current.id, mask_phone(current.participant), error)
             await asyncio.to_thread(self.store.update_reply, current.id, "pending", provider_sid, error)
             return False
         # A long reply goes out in parts; the last part's SID is the one kept, so its
         # delivery status stands for the reply's.
-        await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid)
+        await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid, None, composed)
         metrics.REPLIES_SENT.inc()
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
         return True

@@ -97,7 +97,10 @@ class Store(Protocol):
         status: ReplyStatus,
         provider_sid: str | None = None,
         error: str | None = None,
-    ) -> None: ...
+        composed: OutboundReply | None = None,
+    ) -> None:
+        """Record a send's result in one write. `composed` is the reply as the composer
+        wrote it: its text replaces the stored one, on the reply and on its interaction."""
 
     def get_reply(self, reply_id: str) -> OutboundReply | None: ...
 

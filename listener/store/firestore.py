@@ -455,8 +455,10 @@ class FirestoreStore:
         status: ReplyStatus,
         provider_sid: str | None = None,
         error: str | None = None,
+        composed: OutboundReply | None = None,
     ) -> None:
-        """One write, no read: the attempt count is a server-side increment."""
+        """One commit, no read: the attempt count is a server-side increment, and a
+        composed text goes to the reply and its interaction in the same batch."""
         changes: dict[str, Any] = {"status": status, "claimed_by": None, "claimed_until": None}
         if status in ("sent", "failed"):
             changes["attempts"] = firestore.Increment(1)
@@ -464,8 +466,17 @@ class FirestoreStore:
             changes["provider_sid"] = provider_sid
         if error is not None:
             changes["error"] = error
+        batch = self.client.batch()
+        if composed is not None:
+            changes["text"] = composed.text
+            interaction = Interaction(
+                id=reply_id, participant=composed.participant, event_id=composed.event_id, direction="out",
+                kind="reply", state="", at=composed.created_at,
+            )
+            batch.set(self._interaction_ref(interaction), {"text": composed.text}, merge=True)
+        batch.update(self.client.collection(OUTBOX).document(reply_id), changes)
         try:
-            self.client.collection(OUTBOX).document(reply_id).update(changes)
+            batch.commit()
         except google_errors.NotFound:
             return
 

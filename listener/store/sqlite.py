@@ -397,12 +397,18 @@ class SQLiteStore:
         status: ReplyStatus,
         provider_sid: str | None = None,
         error: str | None = None,
+        composed: OutboundReply | None = None,
     ) -> None:
         with self._write() as conn:
             row = conn.execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
             if row is None:
                 return
             reply = OutboundReply.model_validate_json(row[0])
+            if composed is not None and composed.text != reply.text:
+                reply.text = composed.text
+                conn.execute(
+                    "UPDATE interactions SET data = json_set(data, '$.text', ?) WHERE id = ?", (composed.text, reply_id)
+                )
             reply.status = status
             reply.claimed_by = reply.claimed_until = None
             reply.attempts += 1 if status in ("sent", "failed") else 0
