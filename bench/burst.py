@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import statistics
 import sys
@@ -68,6 +69,41 @@ class TimedTwilio(FakeTwilio):
 
     def create_message(self, form: dict[str, str]) -> tuple[int, dict]:
         return super().create_message({**form, "accepted_at": time.time()})
+
+
+def _serve_twilio(conn) -> None:
+    twilio = TimedTwilio().start()
+    conn.send(twilio.url)
+    while (command := conn.recv()) != "stop":
+        conn.send(len(twilio.messages) if command == "count" else list(twilio.messages))
+    twilio.stop()
+
+
+def _serve_model(conn, seconds: float) -> None:
+    with FakeOpenAI() as model:
+        model.always(Answer.sleep(seconds, Answer.text("Thank you, that is noted.")))
+        conn.send(model.base_url)
+        while (command := conn.recv()) != "stop":
+            conn.send(len(model.chat_requests()))
+
+
+class ChildFake:
+    """A fake server in a process of its own: in the load generator's process, its
+    threads would compete with the client for one interpreter lock and slow both."""
+
+    def __init__(self, target, *args: object) -> None:
+        self._conn, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(target=target, args=(child, *args), daemon=True)
+        self.process.start()
+        self.url = self._conn.recv()
+
+    def ask(self, command: str):
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self.process.join(timeout=10)
 
 
 def participant(run: str, index: int) -> str:
@@ -121,28 +157,28 @@ async def burst(port: int, forms: list[dict[str, str]]) -> tuple[list[float], Co
     return latencies, failures, started
 
 
-def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[str, str], model: FakeOpenAI,
-              twilio: FakeTwilio, workdir: Path, timeout: float) -> dict:
+def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[str, str], model: ChildFake,
+              twilio: ChildFake, workdir: Path, timeout: float) -> dict:
     store = open_store(store_url, Settings(_env_file=None))
     for event in EVENTS.values():
         store.put_event(event)
     onboard(store, run, count)
     db = Path(workdir) / "unused.db"
-    env = server_env(db, twilio, model.base_url, STORE_URL=store_url, OPENAI_MAX_RETRIES="0",
+    env = server_env(db, twilio, model.url, STORE_URL=store_url, OPENAI_MAX_RETRIES="0",
                      OPENAI_TIMEOUT_SECONDS="30", EVENT_CACHE_SECONDS="300", LOG_LEVEL="WARNING", **env_extra)
     port = free_port()
     server = ServerProcess(env, port, Path(workdir) / f"{run}.log").start(timeout=60)
     try:
-        sent_before = len(twilio.messages)
+        sent_before = twilio.ask("count")
         forms = [message_form(f"SMburst{run[0]}{index:025d}", participant(run, index),
                               f"thought from participant {index}") for index in range(count)]
         wall_started = time.time()
         latencies, failures, _ = asyncio.run(burst(port, forms))
         deadline = time.monotonic() + timeout
-        while len(twilio.messages) - sent_before < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        while twilio.ask("count") - sent_before < count and time.monotonic() < deadline:
+            time.sleep(0.05)
         time.sleep(1.0)  # anything doubled arrives now
-        accepted = twilio.messages[sent_before:]
+        accepted = twilio.ask("messages")[sent_before:]
     finally:
         server.stop()
     times = sorted(message["accepted_at"] - wall_started for message in accepted)
@@ -160,7 +196,7 @@ def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[
         "doubled": sum(number - 1 for number in per_participant.values() if number > 1),
         "recorded": recorded, "sent": count,
         "series": Counter(int(t) for t in times),
-        "model_calls": len(model.chat_requests()),
+        "model_calls": model.ask("count"),
     }
 
 
@@ -219,15 +255,18 @@ def main() -> None:
     parser.add_argument("--model-seconds", type=float, default=1.0)
     parser.add_argument("--stores", default="sqlite,firestore")
     parser.add_argument("--timeout", type=float, default=120.0, help="how long to wait for the replies")
+    parser.add_argument("--keep", type=Path, help="keep the servers' logs and databases in this folder")
     args = parser.parse_args()
 
     print(machine_line())
     print(f"{args.participants} participants, one message each within {BURST_SECONDS:g} s; one uvicorn worker; "
           f"the model takes {args.model_seconds:g} s per acknowledgement")
-    twilio = TimedTwilio().start()
+    twilio = ChildFake(_serve_twilio)
+    model = ChildFake(_serve_model, args.model_seconds)
     try:
-        with FakeOpenAI() as model, tempfile.TemporaryDirectory() as workdir:
-            model.always(Answer.sleep(args.model_seconds, Answer.text("Thank you, that is noted.")))
+        with tempfile.TemporaryDirectory() as scratch:
+            workdir = args.keep or scratch
+            Path(workdir).mkdir(parents=True, exist_ok=True)
             for store_name in args.stores.split(","):
                 print(f"\n{store_name}")
                 with Emulator() if store_name == "firestore" else _nothing() as emulator:
@@ -244,6 +283,7 @@ def main() -> None:
                                          Path(workdir), args.timeout))
     finally:
         twilio.stop()
+        model.stop()
 
 
 class _nothing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from listener.ai.composer import Composer, TemplateComposer
 from listener.ai.rules import RuleExtractor
@@ -16,6 +17,9 @@ from listener.conversation.flow import Flow
 from listener.conversation.turn import Services
 from listener.store import Store, open_store
 
+if TYPE_CHECKING:
+    import openai
+
 
 @dataclass
 class Runtime:
@@ -26,6 +30,13 @@ class Runtime:
     transcriber: Transcriber
     composer: Composer
     reader: Reader | None = None
+    model_client: openai.AsyncOpenAI | None = None
+
+    async def close_model(self) -> None:
+        """Close the model client's connections, on the loop that used them."""
+        if self.model_client is not None:
+            await self.model_client.close()
+            self.model_client = None
 
     def close(self) -> None:
         self.store.close()
@@ -68,4 +79,5 @@ def build_runtime(settings: Settings | None = None, store: Store | None = None) 
         reader=OpenAIReader(
             client, settings.openai_model, rules=services.extractor, in_flight=in_flight, deadline_seconds=deadline
         ),
+        model_client=client,
     )

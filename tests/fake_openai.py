@@ -107,6 +107,9 @@ class _Server(ThreadingHTTPServer):
     # the kernel drop them and the clients retry a second later.
     request_queue_size = 1024
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that closed a kept-alive connection is expected here, not an error."""
+
 
 class FakeOpenAI:
     """The server and its script. Use as a context manager, or `start()` / `stop()`."""

@@ -76,6 +76,7 @@ class Pipeline:
         return self._runner.run(coroutine)
 
     def close(self) -> None:
+        self._runner.run(self.runtime.close_model())
         self._runner.close()
         self._threads.shutdown()
 

@@ -16,7 +16,7 @@ from fake_openai import FakeOpenAI
 
 from listener.config import Settings
 from listener.models import EventConfig
-from listener.runtime import build_runtime
+from listener.runtime import Runtime, build_runtime
 from listener.store.sqlite import SQLiteStore
 
 
@@ -24,6 +24,12 @@ from listener.store.sqlite import SQLiteStore
 def fake() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as server:
         yield server
+        while _OPEN:
+            _OPEN.pop().close()
+
+
+_OPEN: list[Blocking] = []
+"""Wrappers made in the running test, closed with its fake server (their connections)."""
 
 
 def settings_for(fake: FakeOpenAI, **overrides: object) -> Settings:
@@ -44,22 +50,26 @@ class Blocking:
     """An async object's methods called as plain functions, each awaited on one event loop
     that lives as long as the wrapper (the async OpenAI client keeps its connections on it)."""
 
-    def __init__(self, target: object) -> None:
+    def __init__(self, target: object, runtime: Runtime | None = None) -> None:
         self._target = target
+        self._runtime = runtime
         self._runner = asyncio.Runner()
+        _OPEN.append(self)
 
     def __getattr__(self, name: str):
         method = getattr(self._target, name)
         return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
 
     def close(self) -> None:
+        if self._runtime is not None:
+            self._runner.run(self._runtime.close_model())
         self._runner.close()
 
 
 def reader_for(fake: FakeOpenAI, **overrides: object) -> Blocking:
     """The OpenAI reader the runtime builds from these settings, its methods blocking."""
     runtime = build_runtime(settings_for(fake, **overrides), store=SQLiteStore(":memory:"))
-    return Blocking(runtime.reader)
+    return Blocking(runtime.reader, runtime)
 
 
 def composer_for(fake: FakeOpenAI, events: list[EventConfig], **overrides: object) -> Blocking:
@@ -69,4 +79,4 @@ def composer_for(fake: FakeOpenAI, events: list[EventConfig], **overrides: objec
     for event in events:
         store.put_event(event)
     runtime = build_runtime(settings_for(fake, **overrides), store=store)
-    return Blocking(runtime.composer)
+    return Blocking(runtime.composer, runtime)

@@ -26,5 +26,10 @@ def _options(settings: Settings) -> dict:
 
 def async_client(settings: Settings) -> openai.AsyncOpenAI:
     """Every model call (reading answers, composing replies, transcribing) is awaited on
-    the worker's event loop, never on the engine's threads."""
-    return openai.AsyncOpenAI(**_options(settings))
+    the worker's event loop, never on the engine's threads.
+
+    The SDK's aiohttp transport (the `openai[aiohttp]` extra) costs about half the CPU per
+    call of its default one, whose connection pool is scanned for every request: at a
+    keynote's hundreds of calls in flight, that was the server's busiest work.
+    """
+    return openai.AsyncOpenAI(**_options(settings), http_client=openai.DefaultAioHttpClient())

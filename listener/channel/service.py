@@ -80,4 +80,5 @@ class WebService:
         if self.owns_sender:
             await self.sender.close()
         if self.owned_runtime is not None:
+            await self.owned_runtime.close_model()
             self.owned_runtime.close()

@@ -54,6 +54,7 @@ class ChatSession:
         )
 
     def close(self) -> None:
+        self._loop.run(self.runtime.close_model())
         self._loop.close()
         self._threads.shutdown()
 

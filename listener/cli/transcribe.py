@@ -67,12 +67,15 @@ async def _transcribe_one(runtime: Runtime, note: Interaction) -> str:
 
 async def _transcribe_all(runtime: Runtime, notes: list[Interaction]) -> int:
     failed = 0
-    for note in notes:
-        try:
-            print(f"{note.id}: transcribed ({await _transcribe_one(runtime, note)})")
-        except NotTranscribed as exc:
-            failed += 1
-            print(f"{note.id}: not transcribed: {exc}")
+    try:
+        for note in notes:
+            try:
+                print(f"{note.id}: transcribed ({await _transcribe_one(runtime, note)})")
+            except NotTranscribed as exc:
+                failed += 1
+                print(f"{note.id}: not transcribed: {exc}")
+    finally:
+        await runtime.close_model()
     return failed
 
 
