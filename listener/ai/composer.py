@@ -75,7 +75,9 @@ class OpenAIComposer:
     async def _write(self, reply: OutboundReply) -> str | None:
         request = reply.compose
         assert request is not None
-        event = await asyncio.to_thread(self.events.get, request.event_id)
+        known, event = self.events.cached(request.event_id)
+        if not known:
+            event = await asyncio.to_thread(self.events.get, request.event_id)
         if event is None or event.responses != "llm":
             return None
         try:

@@ -40,6 +40,15 @@ class EventDirectory:
             self._events[key] = (now, event)
         return event
 
+    def cached(self, event_id: str) -> tuple[bool, EventConfig | None]:
+        """(True, the event) when a fresh entry is cached, else (False, None): callers on
+        an event loop read the store on a thread only then."""
+        with self._lock:
+            cached = self._events.get(event_id.casefold())
+            if cached and self.clock() - cached[0] < self.ttl:
+                return True, cached[1]
+        return False, None
+
     def all(self) -> list[EventConfig]:
         """Every event (for matching IDs a participant types)."""
         now = self.clock()

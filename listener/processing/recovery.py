@@ -2,9 +2,7 @@
 
 On start and then every `RECOVERY_INTERVAL_SECONDS`, inbox items still pending and
 replies not yet sent, older than the grace period (younger ones may still be in another
-process's hands), are queued again; what this process already holds is skipped. Replies
-this process claimed but no longer holds in memory (a lane that stalled skipped them)
-are resumed too.
+process's hands), are queued again; what this process already holds is skipped.
 """
 
 from __future__ import annotations
@@ -30,10 +28,8 @@ class Recovery:
         store: Store,
         resume_message: Callable[[InboundMessage], bool],
         resume_reply: Callable[[OutboundReply], bool],
-        claimant: str,
     ) -> None:
         self.settings = settings
-        self.claimant = claimant
         self.store = store
         self.resume_message = resume_message
         self.resume_reply = resume_reply
@@ -43,7 +39,7 @@ class Recovery:
         """Queue pending messages and unsent replies past the grace period; counts queued."""
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.settings.recovery_grace_seconds)
         messages = await asyncio.to_thread(self.store.pending_inbound, RECOVERY_BATCH)
-        replies = await asyncio.to_thread(self.store.pending_replies, RECOVERY_BATCH, self.claimant)
+        replies = await asyncio.to_thread(self.store.pending_replies, RECOVERY_BATCH)
         queued_messages = sum(
             1 for message in messages if message.received_at <= cutoff and self.resume_message(message)
         )

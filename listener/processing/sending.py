@@ -1,12 +1,14 @@
 """Sending: each participant's replies handed to `Delivery` one at a time, in order.
 
 After a reply is left pending (Twilio kept failing), the participant's later replies
-wait too, and the next recovery sweep sends them all, oldest first.
+wait too: their claims are given back (pending again), and the next recovery sweep
+sends them all, oldest first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+from collections.abc import Awaitable, Callable
 
 from listener.logs import message_context
 from listener.models import OutboundReply
@@ -37,6 +39,7 @@ class Sending:
     async def _send(self, reply: OutboundReply, ready: Awaitable[OutboundReply] | None) -> None:
         try:
             if reply.participant in self._stalled:
+                await self._give_back(reply)
                 return
             if ready is not None:
                 reply = await ready
@@ -46,15 +49,22 @@ class Sending:
         finally:
             self._queued.discard(reply.id)
 
-    def resume(self, reply: OutboundReply, ready: Awaitable[OutboundReply] | None = None) -> bool:
+    async def _give_back(self, reply: OutboundReply) -> None:
+        """A reply this process claimed but will not send now is pending again, for the
+        recovery sweep to send in order after the one that stalled."""
+        if reply.claimed_by == self.delivery.claimant:
+            await asyncio.to_thread(self.delivery.store.update_reply, reply.id, "pending")
+
+    def resume(self, reply: OutboundReply, ready: Callable[[OutboundReply], Awaitable[OutboundReply]]) -> bool:
         """A recovery sweep found this reply unsent: queue it, unless the participant's
-        lane is still skipping later replies (next sweep, in order). True when queued."""
+        lane is still skipping later replies (next sweep, in order), with `ready(reply)`,
+        called only then. True when queued."""
         if reply.participant in self._stalled and self._lanes.busy(reply.participant):
             return False
         self._stalled.discard(reply.participant)
         if reply.id in self._queued:
             return False
-        self.submit(reply, ready)
+        self.submit(reply, ready(reply))
         return True
 
     async def drain(self, timeout: float) -> bool:

@@ -69,7 +69,7 @@ class Worker:
         self.processing = Processing(settings, store, engine, transcriber, reader, self._threads, self._claim)
         self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
-        self.recovery = Recovery(settings, store, self._resume_message, self._resume_reply, delivery.claimant)
+        self.recovery = Recovery(settings, store, self._resume_message, self._resume_reply)
         self._lanes = OrderedLanes("process")
         self._queued: set[str] = set()
         self._failures: dict[str, int] = {}
@@ -147,7 +147,7 @@ class Worker:
     # sending -------------------------------------------------------------------------
 
     def _resume_reply(self, reply: OutboundReply) -> bool:
-        return self.sending.resume(reply, self.composing.begin(reply))
+        return self.sending.resume(reply, self.composing.begin)
 
     # life ----------------------------------------------------------------------------
 

@@ -87,9 +87,8 @@ class Store(Protocol):
         """Fill in a voice note's transcript later (`listener transcribe --pending`)."""
 
     # outbox
-    def pending_replies(self, limit: int = 100, claimant: str | None = None) -> list[OutboundReply]:
-        """Replies not yet sent: pending, claimed by a sender whose claim expired, or
-        claimed by `claimant` (this process) itself."""
+    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
+        """Replies not yet sent: pending, or claimed by a sender whose claim expired."""
 
     def update_reply(
         self,

@@ -407,7 +407,7 @@ class FirestoreStore:
 
     # outbox ------------------------------------------------------------------------------
 
-    def pending_replies(self, limit: int = 100, claimant: str | None = None) -> list[OutboundReply]:
+    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
         query = (
             self.client.collection(OUTBOX)
             .where(filter=FieldFilter("status", "==", "pending"))
@@ -421,7 +421,7 @@ class FirestoreStore:
         claimed = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "==", "sending"))
         for document in claimed.stream():
             reply = OutboundReply.model_validate(document.to_dict())
-            if len(replies) < limit and reply.claimable(now, claimant):
+            if len(replies) < limit and reply.claimable(now):
                 replies.append(reply)
         return replies
 

@@ -355,7 +355,7 @@ class SQLiteStore:
 
     # outbox ------------------------------------------------------------------------------
 
-    def pending_replies(self, limit: int = 100, claimant: str | None = None) -> list[OutboundReply]:
+    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
         now = datetime.now(timezone.utc)
         rows = self._read().execute(
             "SELECT data FROM outbox WHERE status IN ('pending', 'sending') ORDER BY seq"
@@ -363,7 +363,7 @@ class SQLiteStore:
         replies: list[OutboundReply] = []
         for (data,) in rows:
             reply = OutboundReply.model_validate_json(data)
-            if reply.claimable(now, claimant):
+            if reply.claimable(now):
                 replies.append(reply)
                 if len(replies) == limit:
                     break
