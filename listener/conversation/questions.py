@@ -1,0 +1,107 @@
+"""Profile questions declared in the flow file: one entry per question, its type and texts.
+
+A designer adds a question with YAML alone: its key (the field the answer is stored
+under, and the event's `<key>_extraction` switch), its type (what kind of answer it
+takes), the words that ask it and ask it again, and how many tries it gets. The loader
+makes the question's state, its route and its place in the groups from these entries;
+the readers (offline rules, the model) read an answer by its type; exports, the
+`listener events` commands, the console and the model's prompts follow the declared keys.
+
+Types:
+  text     free text, `min_length` to `max_length` characters and at most `max_words`
+           words; `shape: name` reads a person's name ("my name is Ana" -> "Ana"),
+           `shape: place` a town or region ("I live in Leeds" -> "Leeds"), `shape: any`
+           the words as written; `leads` adds introductions to strip
+  number   a whole number from `min` to `max`, in digits or in words
+  choice   one of `options`, each with the synonyms people write for it (any language)
+  yes_no   yes or no, in the participant's words
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class _Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(description="the field the answer is stored under; events switch it on with `<key>_extraction`")
+    ask: str = Field(description="what the participant is asked")
+    reask: str | None = Field(default=None, description="asked again after an answer that could not be read")
+    attempts: int | None = Field(default=None, ge=1, description="answers read before the question is skipped")
+    asked_by_default: bool = Field(default=False, description="asked unless the event turns it off")
+    declined: str | None = Field(
+        default=None, description='what "prefer not to say" is stored as (nothing when unset)'
+    )
+    describe: str | None = Field(default=None, description="what the answer means, for the model")
+
+    @field_validator("key")
+    @classmethod
+    def _plain_key(cls, value: str) -> str:
+        if not KEY_PATTERN.match(value):
+            raise ValueError("a question key is lower-case letters, digits and '_', starting with a letter")
+        return value
+
+    @property
+    def state(self) -> str:
+        """The waiting state the loader makes for this question."""
+        return f"asking_{self.key}"
+
+    @property
+    def ask_text(self) -> str:
+        return f"ask_{self.key}"
+
+    @property
+    def reask_text(self) -> str:
+        return f"reask_{self.key}"
+
+
+class TextQuestion(_Question):
+    type: Literal["text"]
+    shape: Literal["name", "place", "any"] = "any"
+    min_length: int = Field(default=1, ge=1)
+    max_length: int = Field(default=80, ge=1, le=1000)
+    max_words: int | None = Field(default=None, ge=1)
+    leads: list[str] = Field(default_factory=list, description="introductions stripped before the answer")
+
+    @model_validator(mode="after")
+    def _lengths(self) -> TextQuestion:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length is more than max_length")
+        return self
+
+
+class NumberQuestion(_Question):
+    type: Literal["number"]
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _range(self) -> NumberQuestion:
+        if self.min > self.max:
+            raise ValueError("min is more than max")
+        return self
+
+
+class ChoiceQuestion(_Question):
+    type: Literal["choice"]
+    options: dict[str, list[str]] = Field(min_length=2, description="each value with the synonyms people write for it")
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _synonym_lists(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {key: [] if synonyms is None else synonyms for key, synonyms in value.items()}
+        return value
+
+
+class YesNoQuestion(_Question):
+    type: Literal["yes_no"]
+
+
+Question = Annotated[TextQuestion | NumberQuestion | ChoiceQuestion | YesNoQuestion, Field(discriminator="type")]
