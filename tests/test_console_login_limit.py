@@ -11,6 +11,8 @@ import shlex
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -119,18 +121,36 @@ def test_each_wait_is_longer_and_a_right_token_clears_the_count(start_app):
     assert login(CONSOLE_TOKEN).status_code == 303
 
 
+def test_concurrent_guesses_get_no_more_tries_through(start_app):
+    """Forty wrong bearer tokens at once from one address (the access check runs in the
+    thread pool): the free tries and the one that starts the wait get an answer, the
+    rest 429."""
+    server = start_app(console_token=CONSOLE_TOKEN, login_max_failures=3, login_lockout_seconds=120)
+    headers = {**_via_router(ATTACKER), "Accept": "application/json"}
+
+    def guess(index: int) -> int:
+        with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as client:
+            return client.get("/console", headers={**headers, "Authorization": f"Bearer guess-{index}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = Counter(pool.map(guess, range(40)))
+    assert answers == {401: 4, 429: 36}
+
+
 def test_the_throttle_remembers_a_bounded_number_of_addresses():
     now = [0.0]
     throttle = LoginThrottle(max_failures=1, base=10, cap=100, capacity=1000, clock=lambda: now[0])
-    throttle.failed("192.0.2.1")
-    throttle.failed("192.0.2.1")
-    assert throttle.wait("192.0.2.1") == 10
+    assert throttle.attempt("192.0.2.1") == 0
+    assert throttle.attempt("192.0.2.1") == 0  # the first failure over the limit: it waits 10 s
+    assert throttle.attempt("192.0.2.1") == 10
     for index in range(50_000):
-        throttle.failed(str(ipaddress.ip_address(167772160 + index)))
+        throttle.attempt(str(ipaddress.ip_address(167772160 + index)))
     assert len(throttle) == 1000
     now[0] = 250.0  # quiet for longer than the cap after the wait: forgotten
-    assert throttle.wait(str(ipaddress.ip_address(167772160 + 49_999))) == 0
-    assert throttle.failed("192.0.2.77") == 0
+    last = str(ipaddress.ip_address(167772160 + 49_999))
+    assert throttle.wait(last) == 0 and len(throttle) == 999
+    throttle.succeeded("192.0.2.77")
+    assert throttle.attempt("192.0.2.77") == 0
 
 
 def _request(forwarded: list[str], peer: str = "127.0.0.1") -> Request:

@@ -69,7 +69,7 @@ class LoginThrottle:
     The first `max_failures` wrong tokens from an address cost nothing; each one after that
     makes the address wait `base` seconds, doubling with every further failure up to `cap`.
     While it waits, every try is refused without the token being looked at, so sending
-    more guesses gets none through sooner. A right token clears the address; so does a
+    more guesses, one after another or all at once, gets none through sooner. A right token clears the address; so does a
     quiet `cap` after its last wait ends (yesterday's typos do not lock an organiser out).
     At most `capacity` addresses are remembered (when full, the least recently failed is
     forgotten), so an attacker cannot grow the table. Thread-safe: the console's access
@@ -114,23 +114,31 @@ class LoginThrottle:
                 return 0.0
             return max(0.0, failures.blocked_until - now)
 
-    def failed(self, address: str) -> float:
-        """Count a wrong token from `address`; the seconds it must now wait (0: none yet)."""
+    def attempt(self, address: str) -> float:
+        """Let `address` try a token now (0), or say how many seconds it must still wait.
+
+        A try that is let through counts as a failure at once, and `succeeded` takes it
+        back: checking and counting in one step, so a burst of concurrent tries at the
+        moment a wait ends gets one through, not as many as arrive together."""
         with self._lock:
             now = self._clock()
             failures = self._failures.pop(address, None)
-            if failures is None or self._quiet(failures, now):
-                failures = _Failures(0, now)
+            if failures is not None and self._quiet(failures, now):
+                failures = None
+            if failures is not None and failures.blocked_until > now:
+                self._failures[address] = failures
+                return failures.blocked_until - now
+            failures = failures or _Failures(0, now)
             failures.count += 1
             over = failures.count - self.max_failures
-            wait = min(self.cap, self.base * 2 ** (over - 1)) if over > 0 else 0.0
-            failures.blocked_until = now + wait
+            failures.blocked_until = now + (min(self.cap, self.base * 2 ** (over - 1)) if over > 0 else 0.0)
             self._failures[address] = failures
             while len(self._failures) > self.capacity:
                 self._failures.popitem(last=False)
-            return wait
+            return 0.0
 
     def succeeded(self, address: str) -> None:
+        """The right token: forget the address's failures, this try's included."""
         with self._lock:
             self._failures.pop(address, None)
 
@@ -254,13 +262,13 @@ def check_token(request: Request, settings: Settings, given: str) -> None:
         return
     throttle = login_throttle(request, settings)
     address = client_address(request, settings.proxy_hops)
-    wait = throttle.wait(address)
+    wait = throttle.attempt(address)
     if wait > 0:
         raise TooManyAttempts(wait)
     if tokens_match(given, token):
         throttle.succeeded(address)
         return
-    wait = throttle.failed(address)
+    wait = throttle.wait(address)
     if wait > 0:
         log.warning("console: another wrong token from %s; it waits %.0f s before its next try", address, wait)
     raise AccessDenied("That token is not the console's token.", login=True)
