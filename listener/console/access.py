@@ -31,7 +31,7 @@ COOKIE_NAME = "listener_console"
 SESSION_SECONDS = 12 * 3600
 LOOPBACK_NAMES = ("localhost",)
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-# Addresses the login limit remembers at once: about 100 bytes each, so ~1 MB at most.
+# Addresses the login limit remembers at once: about 270 bytes each (measured), under 3 MB.
 MAX_TRACKED_ADDRESSES = 10_000
 # One IPv6 subscriber holds a whole /64: counting per address would give it 2**64 tries.
 IPV6_PREFIX = 64
