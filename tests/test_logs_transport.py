@@ -1,6 +1,7 @@
 """The OpenAI SDK's HTTP client logs every call at INFO (`HTTP Request: POST .../chat/
-completions "HTTP/1.1 200 OK"`) under the name of the httpx fork it ships with (`httpx2`
-in openai 3.x): none of those lines reach the app's log, and their warnings still do."""
+completions "HTTP/1.1 200 OK"`) under the name of the httpx fork it is built on (`httpx2`
+in openai 3.x, on its aiohttp transport too): none of those lines reach the app's log,
+and their warnings still do."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VOICE_NOTE_PATH = Path(__file__).parent / "fixtures" / "audio" / "voice-note.ogg"
 VOICE_NOTE = VOICE_NOTE_PATH.read_bytes()
 PARTICIPANT = "+15550008181"
-TRANSPORTS = ("httpx", "httpcore")  # and their forks: httpx2, httpcore2
+TRANSPORTS = ("httpx", "httpcore", "aiohttp")  # and the forks httpx2, httpcore2
 
 
 def _model(request: Request) -> Answer:
@@ -35,8 +36,8 @@ def _lines(path: Path) -> list[dict]:
 
 
 def test_the_running_app_logs_no_line_per_model_call(db_path, fake_twilio, tmp_path):
-    """The probe's path: `uvicorn app:app` with a model, a voice note (transcription, the
-    async client) and a name (extraction and acknowledgement, the sync client)."""
+    """The probe's path: `uvicorn app:app` with a model, a voice note (transcription) and a
+    name (extraction and acknowledgement)."""
     log_path = tmp_path / "server.log"
     with FakeOpenAI() as model:
         model.add_transcript(VOICE_NOTE, "hi, I'm at CLIMATE24", language="en")
@@ -67,30 +68,31 @@ def test_the_running_app_logs_no_line_per_model_call(db_path, fake_twilio, tmp_p
 
 SNIPPET = """
 import asyncio, logging, pathlib, sys
-import openai
+from listener.ai.client import async_client
+from listener.config import Settings
 from listener.logs import configure_logging
 
 configure_logging("json", "INFO")
 base, audio = sys.argv[1], pathlib.Path(sys.argv[2]).read_bytes()
-client = openai.OpenAI(api_key="sk-test", base_url=base, max_retries=0, timeout=5)
-client.chat.completions.create(model="test-chat-model", messages=[{"role": "user", "content": "hi"}])
+settings = Settings(_env_file=None, OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=base, OPENAI_MAX_RETRIES=0)
 
-async def transcribe():
-    async with openai.AsyncOpenAI(api_key="sk-test", base_url=base, max_retries=0, timeout=5) as aclient:
-        await aclient.audio.transcriptions.create(model="test-transcribe-model", file=("note.ogg", audio, "audio/ogg"))
+async def calls():
+    async with async_client(settings) as client:
+        await client.chat.completions.create(model="test-chat-model", messages=[{"role": "user", "content": "hi"}])
+        await client.audio.transcriptions.create(model="test-transcribe-model", file=("note.ogg", audio, "audio/ogg"))
+        # the package of the HTTP client class the SDK's client is built on (httpx2 in openai 3.x)
+        return next(k.__module__ for k in type(client._client).__mro__ if k.__module__.startswith("httpx"))
 
-asyncio.run(transcribe())
-# the package of the HTTP client class the SDK's client is built on: httpx2 in openai 3.x
-transport = next(k.__module__ for k in type(client._client).__mro__ if k.__module__.startswith("httpx"))
-transport = transport.split(".")[0]
+transport = asyncio.run(calls()).split(".")[0]
 logging.getLogger(transport).warning("a %s warning is kept", transport)
 logging.getLogger("listener.test").info("done")
 """
 
 
 def test_a_real_sdk_call_logs_only_the_transport_warnings():
-    """The SDK itself, sync and async, against the fake: the transport's INFO lines are
-    dropped under whatever name the installed SDK's client logs, its warnings kept."""
+    """The product's own client (`listener.ai.client`, the SDK on its aiohttp transport)
+    against the fake: the transport's INFO lines are dropped under whatever name the
+    installed SDK's client logs, its warnings kept."""
     with FakeOpenAI() as model:
         model.add_transcript(VOICE_NOTE, "hello")
         model.queue(Answer.text("hello"))
