@@ -9,10 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Environment = Literal["development", "test", "production"]
+ENVIRONMENTS: tuple[Environment, ...] = ("development", "test", "production")
+# `prod` was honoured as production before the names were checked; it can only make the
+# app stricter, so a deployment that set it keeps starting. Nothing else is guessed at.
+ENVIRONMENT_ALIASES: dict[str, Environment] = {"prod": "production"}
 
 
 def default_flow_file() -> Path:
@@ -28,7 +35,9 @@ class Settings(BaseSettings):
     store_url: str = Field(default="sqlite:///listener.db", validation_alias="STORE_URL")
     flow_file: Path = Field(default_factory=default_flow_file, validation_alias="FLOW_FILE")
     event_cache_seconds: float = Field(default=30.0, ge=0, validation_alias="EVENT_CACHE_SECONDS")
-    environment: str = Field(default="development", validation_alias="ENVIRONMENT")
+    # production refuses to start with settings that would run an unsafe webhook; any
+    # other value than these (a typo such as `prd`) refuses to start at all
+    environment: Environment = Field(default="development", validation_alias="ENVIRONMENT")
 
     # Twilio
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
@@ -65,6 +74,18 @@ class Settings(BaseSettings):
 
     # the web console (`/console`): without a token it answers loopback clients only
     console_token: SecretStr | None = Field(default=None, validation_alias="CONSOLE_TOKEN")
+    # wrong console tokens one client address may try before each further try waits
+    # LOGIN_LOCKOUT_SECONDS, doubling with every failure up to LOGIN_LOCKOUT_MAX_SECONDS
+    login_max_failures: int = Field(default=5, ge=1, validation_alias="LOGIN_MAX_FAILURES")
+    login_lockout_seconds: float = Field(default=30.0, gt=0, validation_alias="LOGIN_LOCKOUT_SECONDS")
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0, validation_alias="LOGIN_LOCKOUT_MAX_SECONDS")
+    # proxies in front of the app that append the client's address to X-Forwarded-For
+    # (Heroku's router: 1); the login limit counts failures per address found that far
+    # from the header's end, which a client cannot forge
+    proxy_hops: int = Field(default=1, ge=0, le=10, validation_alias="PROXY_HOPS")
+    # `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` when this is set (and
+    # is closed in production while it is not)
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="METRICS_TOKEN")
 
     # OpenAI
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
@@ -94,6 +115,22 @@ class Settings(BaseSettings):
     def media_hosts(self) -> list[str]:
         return [host.strip().lower() for host in self.twilio_media_hosts.split(",") if host.strip()]
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _known_environment(cls, value: object) -> object:
+        """Refuse a name that is not one of ours, rather than run it as development."""
+        if not isinstance(value, str):
+            return value
+        name = value.strip().lower()
+        name = ENVIRONMENT_ALIASES.get(name, name)
+        if name not in ENVIRONMENTS:
+            raise PydanticCustomError(
+                "unknown_environment",
+                "'{given}' is not an environment this app knows: use development, test or production",
+                {"given": value},
+            )
+        return name
+
     @property
     def production(self) -> bool:
-        return self.environment.lower() in ("production", "prod")
+        return self.environment == "production"

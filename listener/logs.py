@@ -21,6 +21,12 @@ from listener.masking import mask_phone
 
 _CONTEXT: ContextVar[dict[str, str]] = ContextVar("listener_log_context", default={})
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+# Libraries that log every request at INFO, kept to their warnings. The twilio client logs
+# each request's URL and headers, transitions every callback (dozens of lines per message);
+# the HTTP clients log each URL, and a media redirect's URL is a signed link to the
+# participant's voice note. The OpenAI SDK moved from `httpx` / `httpcore` to its fork
+# `httpx2` / `httpcore2` (openai 3.x), which log under those names: both are listed.
+CHATTY_LOGGERS = ("twilio", "transitions", "httpx", "httpcore", "httpx2", "httpcore2")
 
 
 @contextmanager
@@ -65,8 +71,5 @@ def configure_logging(log_format: str, level: str) -> None:
     for name in UVICORN_LOGGERS:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
-    # The twilio client logs every request, and transitions every callback, at INFO (dozens
-    # of lines per message); httpx logs each URL, and a media redirect's URL is a signed link
-    # to the participant's voice note: keep their warnings only.
-    for chatty in ("twilio", "transitions", "httpx", "httpcore"):
+    for chatty in CHATTY_LOGGERS:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -43,6 +43,7 @@ def production(tmp_path: Path, twilio_url: str, **overrides: object) -> Settings
     values: dict[str, object] = {
         "environment": "production",
         "public_url": PUBLIC_URL,
+        "metrics_token": "metrics-token-for-tests",
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,
         "twilio_number": f"whatsapp:{NUMBER}",

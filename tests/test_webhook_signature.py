@@ -73,7 +73,8 @@ def test_validation_can_be_turned_off_outside_production(start_app):
 
 def test_production_refuses_to_run_without_signature_checks():
     base = dict(environment="production", twilio_account_sid="AC" + "0" * 32, twilio_auth_token="t",
-                twilio_number="+15550009999")
+                twilio_number="+15550009999", public_url="https://listener.example.test",
+                metrics_token="a-long-metrics-token")
     assert check_settings(Settings(**base, console_token="a-long-console-token")) == []
     assert ["CONSOLE_TOKEN" in warning for warning in check_settings(Settings(**base))] == [True]
     with pytest.raises(ConfigurationError, match="TWILIO_VALIDATE_SIGNATURE"):

@@ -7,7 +7,7 @@ edge, so the engine only ever sees a well-formed `InboundMessage`; anything else
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,22 @@ SID_PATTERN = r"^[A-Za-z]{2}[A-Za-z0-9]{1,62}$"
 MAX_BODY_CHARS = 4096
 MAX_MEDIA = 10
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def repeated_field(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """The first field name the form carries more than once, or None.
+
+    Twilio's messaging webhooks never repeat a name (media come numbered: MediaUrl0,
+    MediaUrl1, ...), and its signature cannot tell a repeat from one field: it concatenates
+    each name and value without separators, so `Body=a&Body=b` signs exactly as one `Body`
+    whose value is `aBodyb`. A repeated name is a form Twilio did not send, signed or not.
+    """
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 class TwilioMessageForm(BaseModel):

@@ -18,8 +18,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from listener import metrics
-from listener.channel.form import TwilioMessageForm, TwilioStatusForm, describe
+from listener.channel.form import (
+    TwilioMessageForm,
+    TwilioStatusForm,
+    describe,
+    repeated_field,
+)
 from listener.channel.service import WebService
+from listener.console.access import bearer_token, tokens_match
 from listener.logs import message_context
 from listener.masking import mask_phone
 
@@ -65,6 +71,10 @@ async def read_signed_form(request: Request, service: WebService) -> ImmutableMu
         raise HTTPException(400, "form is not valid UTF-8") from None
     except ValueError:
         raise HTTPException(400, f"form has more than {MAX_FORM_FIELDS} fields") from None
+    repeated = repeated_field(pairs)
+    if repeated is not None:
+        log.warning("rejected %s: the field %r appears more than once", request.url.path, repeated[:64])
+        raise HTTPException(400, f"the field {repeated[:64]!r} appears more than once; Twilio sends each field once")
     form = ImmutableMultiDict(pairs)
     if not service.signature.valid(request, form):
         log.warning("rejected %s: missing or invalid X-Twilio-Signature", request.url.path)
@@ -137,6 +147,19 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus_metrics() -> Response:
-    """This process's counters and latencies in Prometheus' text format."""
+async def prometheus_metrics(request: Request) -> Response:
+    """This process's counters and latencies in Prometheus' text format: to holders of
+    `METRICS_TOKEN` as a bearer token when it is set; to no one in production while it is
+    not; to anyone otherwise (development, tests)."""
+    settings = _service(request).settings
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if token:
+        given = bearer_token(request)
+        if given is None or not tokens_match(given, token):
+            return JSONResponse(
+                {"detail": "send METRICS_TOKEN as Authorization: Bearer <token>"},
+                status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    elif settings.production:
+        return JSONResponse({"detail": "set METRICS_TOKEN to read /metrics in production"}, status_code=403)
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

@@ -1,9 +1,15 @@
 """Is this request really from Twilio? `X-Twilio-Signature`, checked with `RequestValidator`.
 
 Twilio signs the URL it called plus the POST fields. Behind a proxy (Heroku, a tunnel)
-the app sees another URL, so the URL is `PUBLIC_URL` + path when that is set, else the
-request's own URL rebuilt from `X-Forwarded-Proto` / `X-Forwarded-Host`. A forged header
-gains nothing: the signature still has to match the token.
+the app sees another URL, so the URL is `PUBLIC_URL` + path, which production requires.
+
+Without `PUBLIC_URL` (development, tests) the URL is rebuilt from the request as uvicorn
+resolved it: the scheme uvicorn took from `X-Forwarded-Proto` only when the connection came
+from a proxy it trusts (`--forwarded-allow-ips`), and the `Host` header, which the routers
+in front (Heroku's, a tunnel's) match to this app before they forward anything.
+`X-Forwarded-Host` is never read: routers pass it on as the client wrote it, so a request
+signed for another app of the same Twilio account (same token) could name that app's host
+there and be accepted. A proxy that rewrites `Host` needs `PUBLIC_URL`.
 """
 
 from __future__ import annotations
@@ -16,21 +22,12 @@ SIGNATURE_HEADER = "x-twilio-signature"
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
 
 
-def _first(value: str | None) -> str | None:
-    """The client-side value of a forwarded header a chain of proxies appended to."""
-    if not value:
-        return None
-    return value.split(",")[0].strip() or None
-
-
 def signed_url(request: Request, public_url: str | None) -> str:
     """The URL Twilio called, as it would have signed it."""
     path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if public_url:
         return public_url.rstrip("/") + path_and_query
-    scheme = _first(request.headers.get("x-forwarded-proto")) or request.url.scheme
-    host = _first(request.headers.get("x-forwarded-host")) or request.headers.get("host") or request.url.netloc
-    return f"{scheme}://{host}{path_and_query}"
+    return f"{request.url.scheme}://{request.url.netloc}{path_and_query}"
 
 
 class SignatureCheck:

@@ -19,10 +19,12 @@ from listener.config import Settings
 from listener.console.access import (
     COOKIE_NAME,
     SESSION_SECONDS,
+    AccessDenied,
+    TooManyAttempts,
     check_request,
+    check_token,
     session_cookie,
     token_of,
-    tokens_match,
 )
 from listener.console.rendering import HERE, ConsoleRoute, page
 from listener.console.streams import export_body
@@ -88,10 +90,17 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 
 @public.post("/login")
 async def login(request: Request, token: str = Form(""), next: str = Form("/console")) -> Response:
-    expected = token_of(service_of(request).settings)
+    settings: Settings = service_of(request).settings
+    expected = token_of(settings)
     if expected is None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    if not tokens_match(token, expected):
+    try:
+        check_token(request, settings, token)
+    except TooManyAttempts as exc:
+        refused = page(request, "login.html", 429, next=_safe_next(next), token_needed=True, error=str(exc))
+        refused.headers["Retry-After"] = str(exc.seconds)
+        return refused
+    except AccessDenied:
         return page(
             request, "login.html", 401, next=_safe_next(next), token_needed=True,
             error="That is not the console token. Check it and try again.",

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from listener.console.access import AccessDenied
+from listener.console.access import AccessDenied, TooManyAttempts
 from listener.store.base import StoreError
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ TITLES = {
     401: "Please log in",
     403: "Not open to you",
     404: "Nothing here",
+    429: "Too many tries",
     503: "The records are not reachable right now",
     500: "Something went wrong on our side",
 }
@@ -77,6 +78,10 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except AccessDenied as exc:
                 return denied(request, exc)
+            except TooManyAttempts as exc:
+                response = error_response(request, 429, str(exc))
+                response.headers["Retry-After"] = str(exc.seconds)
+                return response
             except HTTPException as exc:
                 return error_response(request, exc.status_code, str(exc.detail))
             except RequestValidationError:
