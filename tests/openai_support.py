@@ -61,8 +61,11 @@ class Blocking:
         return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
 
     def close(self) -> None:
+        if self in _OPEN:
+            _OPEN.remove(self)
         if self._runtime is not None:
             self._runner.run(self._runtime.close_model())
+            self._runtime = None
         self._runner.close()
 
 
