@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,13 +53,19 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0, validation_alias="MEDIA_MAX_BYTES")
     media_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="MEDIA_TIMEOUT_SECONDS")
     transcribe_timeout_seconds: float = Field(default=120.0, gt=0, validation_alias="TRANSCRIBE_TIMEOUT_SECONDS")
-    send_timeout_seconds: float = Field(default=15.0, gt=0, validation_alias="SEND_TIMEOUT_SECONDS")
+    # the deadline of every request to Twilio's API (a send, a look in its message log)
+    send_timeout_seconds: float = Field(default=10.0, gt=0, validation_alias="SEND_TIMEOUT_SECONDS")
     send_max_attempts: int = Field(default=6, ge=1, validation_alias="SEND_MAX_ATTEMPTS")
     send_retry_base_seconds: float = Field(default=1.0, ge=0, validation_alias="SEND_RETRY_BASE_SECONDS")
     send_retry_max_seconds: float = Field(default=60.0, ge=0, validation_alias="SEND_RETRY_MAX_SECONDS")
-    # how long a sender's claim on a reply lasts; renewed before each attempt, so it must
-    # outlast one attempt's timeout plus one backoff: only a crashed sender's claim expires
-    send_claim_seconds: float = Field(default=120.0, gt=0, validation_alias="SEND_CLAIM_SECONDS")
+    # how long a sender's claim on a reply lasts; renewed before a request when less than
+    # halfway between the deadline and the claim is left, so it must outlast the deadline.
+    # A crashed sender's replies are taken over after it plus one recovery interval.
+    send_claim_seconds: float = Field(default=25.0, gt=0, validation_alias="SEND_CLAIM_SECONDS")
+    # requests to Twilio in flight at once (across participants; each one's replies in order)
+    send_concurrency: int = Field(default=50, ge=1, validation_alias="SEND_CONCURRENCY")
+    # the WhatsApp sender's throughput (messages per second): Twilio queues what exceeds it
+    twilio_mps: float = Field(default=10.0, gt=0, validation_alias="TWILIO_MPS")
     # Pending inbox and outbox items older than the grace period are picked up again
     # (after a crash) on start and then every interval.
     recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
@@ -130,6 +136,17 @@ class Settings(BaseSettings):
                 {"given": value},
             )
         return name
+
+    @model_validator(mode="after")
+    def _send_deadline_within_claim(self) -> Settings:
+        """A request still waiting on Twilio when its claim lapses could be sent again by
+        another process: the deadline must end first."""
+        if self.send_timeout_seconds >= self.send_claim_seconds:
+            raise ValueError(
+                f"SEND_TIMEOUT_SECONDS ({self.send_timeout_seconds:g}) must be shorter than "
+                f"SEND_CLAIM_SECONDS ({self.send_claim_seconds:g})"
+            )
+        return self
 
     @property
     def production(self) -> bool:

@@ -239,7 +239,7 @@ def test_replies_pending_when_the_server_was_killed_are_sent_after_restart(db_pa
     env = child_env(db_path, fake_twilio.url, "http://127.0.0.1:9")
     # the killed sender's claim lapses after a second; the restarted server's sweeps find it
     env.update(SEND_RETRY_BASE_SECONDS="0.5", SEND_RETRY_MAX_SECONDS="0.5", SEND_MAX_ATTEMPTS="1000",
-               SEND_CLAIM_SECONDS="1", RECOVERY_INTERVAL_SECONDS="0.5")
+               SEND_CLAIM_SECONDS="1", SEND_TIMEOUT_SECONDS="0.5", RECOVERY_INTERVAL_SECONDS="0.5")
     fake_twilio.fail_next(1000, 503, 20503)
     store = SQLiteStore(db_path)
     children: list[Child] = []
