@@ -208,6 +208,7 @@ def test_stats_for_one_event_and_for_all(any_store, tmp_path, listener):
         "messages_out": sum(i.direction == "out" for i in stored),
         "voice_notes": 1,
         "failed_sends": 1,
+        "twilio_queue_seconds": 0.0,  # nothing was handed to Twilio
     }
     everyone = json.loads(listener(any_store, "stats", "--json", cwd=tmp_path).stdout)
     assert (everyone["event_id"], everyone["participants"]) == (None, 4)

@@ -136,9 +136,10 @@ def _event(store: Store, event_id: str) -> EventConfig:
 
 @router.get("/events/{event_id}")
 async def event_page(request: Request, event_id: str) -> Response:
-    store = service_of(request).store
+    service = service_of(request)
+    store = service.store
     event = await asyncio.to_thread(_event, store, event_id)
-    summary = await asyncio.to_thread(summarise, store, event)
+    summary = await asyncio.to_thread(summarise, store, event, None, service.settings.twilio_mps)
     rows = await asyncio.to_thread(participant_rows, store, event.event_id)
     return page(request, "event.html", summary=summary, rows=rows, formats=FORMATS)
 
@@ -148,10 +149,11 @@ async def event_live(
     request: Request, event_id: str, since: datetime | None = Query(None)
 ) -> dict:
     """The figures and the messages since `since` (default: the last hour); polled by the page."""
-    store = service_of(request).store
+    service = service_of(request)
+    store = service.store
     event = await asyncio.to_thread(_event, store, event_id)
     start = since or datetime.now(timezone.utc) - FEED_WINDOW
-    summary = await asyncio.to_thread(summarise, store, event)
+    summary = await asyncio.to_thread(summarise, store, event, None, service.settings.twilio_mps)
     items = await asyncio.to_thread(feed, store, event.event_id, start)
     return {
         "stats": summary.stats.model_dump(mode="json"),

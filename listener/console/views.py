@@ -53,11 +53,12 @@ def messages_since(store: Store, event_id: str, since: datetime) -> int:
     return sum(1 for item in store.iter_interactions(event_id, since=since) if item.direction == "in")
 
 
-def summarise(store: Store, event: EventConfig, now: datetime | None = None) -> EventSummary:
+def summarise(store: Store, event: EventConfig, now: datetime | None = None, mps: float | None = None) -> EventSummary:
+    """The event's figures; with the sender's `mps`, Twilio's queue too (the event page)."""
     now = now or datetime.now(timezone.utc)
     return EventSummary(
         event=event,
-        stats=collect_stats(store, event.event_id),
+        stats=collect_stats(store, event.event_id, mps=mps),
         messages_last_hour=messages_since(store, event.event_id, now - timedelta(hours=1)),
     )
 
