@@ -5,7 +5,7 @@ Twilio does (201 and a message resource with an `SM...` SID); every attempt is r
 It can be told to fail the next sends (500, 429 with or without Retry-After, 400 + 63016),
 to answer 429 to everything for a while, to accept a message and answer late, or to
 accept it and drop the connection without answering (the two ways a send's outcome
-becomes unknown to the sender).
+becomes unknown to the sender); `latency` delays every answer, as a remote API would.
 
 The message log: `GET .../Messages.json` lists accepted messages as Twilio does: newest
 first, filtered by `To`, `From` and `DateSent` (a day, or `DateSent<` / `DateSent>` for on
@@ -91,10 +91,14 @@ def _midnight(day: date) -> datetime:
 
 
 class FakeTwilio:
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN, mps: float | None = None) -> None:
+    def __init__(
+        self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN, mps: float | None = None,
+        latency: float = 0.0,
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.mps = mps
+        self.latency = latency  # seconds every send is answered after (Twilio's API takes time too)
         self.messages: list[dict[str, str]] = []  # accepted sends, in order
         self.attempts: list[dict[str, str]] = []  # every send, accepted or not
         self.attempt_times: list[tuple[float, int]] = []  # (monotonic time, status answered) per send
@@ -209,7 +213,8 @@ class FakeTwilio:
             plan = self._plan() or Plan()
             if plan.status is not None:
                 self.attempt_times.append((time.monotonic(), plan.status))
-                return plan.status, {"code": plan.code, "message": f"fake failure {plan.code}", "status": plan.status}, plan
+                failure = {"code": plan.code, "message": f"fake failure {plan.code}", "status": plan.status}
+                return plan.status, failure, plan
             self.attempt_times.append((time.monotonic(), 201))
             sid = "SM" + uuid.uuid4().hex
             self.messages.append({**form, "Sid": sid})
@@ -307,6 +312,10 @@ class FakeTwilio:
 
 
 class _Handler(QuietHandler):
+    # Headers and body go out in two writes: without TCP_NODELAY the client's delayed ACK
+    # adds ~40 ms to every answer on loopback, which Twilio's API does not.
+    disable_nagle_algorithm = True
+
     @property
     def fake(self) -> FakeTwilio:
         return self.server.owner
@@ -330,7 +339,8 @@ class _Handler(QuietHandler):
         if plan.drop:
             self.close_connection = True  # accepted, and no answer ever comes
             return
-        if plan.late and self.fake._stopping.wait(plan.late):
+        delay = plan.late or self.fake.latency
+        if delay and self.fake._stopping.wait(delay):
             return
         headers = {"Retry-After": plan.retry_after} if plan.retry_after else None
         self.answer(status, json.dumps(payload).encode(), headers=headers)

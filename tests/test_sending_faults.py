@@ -17,7 +17,6 @@ import pytest
 from fake_twilio import FakeTwilio
 from reliability_support import ServerProcess, free_port, server_env
 from webhook_support import (  # noqa: F401
-    AppServer,
     db_path,
     fake_twilio,
     make_settings,
