@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,15 +71,15 @@ class UrlOnly:
 
 def commit_replies(store: SQLiteStore, delivery: Delivery, count: int, prefix: str) -> list[OutboundReply]:
     now = datetime.now(timezone.utc)
+    until = now + timedelta(seconds=delivery.policy.claim_seconds)
     replies = []
     for index in range(count):
         participant = f"+1555{index:07d}"
         sid = f"SM{prefix}{index:030d}"
-        reply = delivery.hold(
-            OutboundReply(id=f"{sid}-r1", participant=participant, text="Thank you, that is noted.",
-                          in_reply_to=sid, created_at=now),
-            now,
-        )
+        # Claimed by the sending process, as the worker commits a reply.
+        reply = OutboundReply(id=f"{sid}-r1", participant=participant, text="Thank you, that is noted.",
+                              in_reply_to=sid, created_at=now, status="sending",
+                              claimed_by=delivery.claimant, claimed_until=until)
         snapshot = ParticipantSnapshot(participant=participant, state="listening", version=1)
         store.commit(Outcome(message_sid=sid, snapshot=snapshot, expected_version=0, replies=[reply]))
         replies.append(reply)

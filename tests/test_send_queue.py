@@ -14,7 +14,7 @@ import pytest
 from fake_twilio import FakeTwilio
 from webhook_support import AppServer, db_path, make_settings, message_form, wait_for  # noqa: F401
 
-from listener.channel import create_app
+from listener.channel.app import create_app
 from listener.operators.stats import queue_wait
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

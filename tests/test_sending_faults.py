@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -158,7 +158,11 @@ def test_a_reply_held_by_this_process_is_sent_without_a_claim_read(store, tmp_pa
             snapshot = ParticipantSnapshot(participant=PARTICIPANT, state="new", version=1)
             store.commit(Outcome(message_sid="SMheld", snapshot=snapshot, expected_version=0, replies=[reply]))
             assert store.claim_reply(reply.id, 60, "another-process") is not None
-            return await delivery.deliver(delivery.hold(reply, now))
+            held = reply.model_copy(update={  # as the worker stamps a reply before its commit
+                "status": "sending", "claimed_by": delivery.claimant,
+                "claimed_until": now + timedelta(seconds=delivery.policy.claim_seconds),
+            })
+            return await delivery.deliver(held)
         finally:
             await sender.close()
 

@@ -24,7 +24,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TypeVar
 
 from listener import metrics
@@ -100,8 +100,8 @@ def _now() -> datetime:
 class Delivery:
     """Sends outbox replies through a `Sender` and records the result in the `Store`.
 
-    `claimant` identifies this process's claims; the engine writes new replies already
-    claimed by it (`hold`), so sending them needs no claim read.
+    `claimant` identifies this process's claims; new replies are committed already claimed
+    by it for `policy.claim_seconds`, so sending them needs no claim read.
     """
 
     def __init__(self, store: Store, sender: Sender, policy: RetryPolicy) -> None:
@@ -113,20 +113,6 @@ class Delivery:
         # Replies this process sent a request for whose result the store does not hold
         # (the write failed, or the attempt was cut short): the next try looks first.
         self._unrecorded: set[str] = set()
-
-    @property
-    def claim_seconds(self) -> float:
-        return self.policy.claim_seconds
-
-    def hold(self, reply: OutboundReply, now: datetime) -> OutboundReply:
-        """The reply as a commit should write it: claimed by this process from `now`."""
-        return reply.model_copy(
-            update={
-                "status": "sending",
-                "claimed_by": self.claimant,
-                "claimed_until": now + timedelta(seconds=self.policy.claim_seconds),
-            }
-        )
 
     def _holds(self, reply: OutboundReply, now: datetime) -> bool:
         return (
@@ -273,4 +259,4 @@ class Delivery:
         recorded = await asyncio.to_thread(recorded_elsewhere, self.store, reply)
         recorded.sids |= progress.sent
         recorded.texts |= {normalised(part) for number, part in enumerate(parts) if number != index}
-        return find_part(parts[index], messages, recorded)
+        return find_part(parts[index], messages, recorded, composed=reply.compose is not None)

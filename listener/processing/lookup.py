@@ -5,13 +5,16 @@ created the message all the same, and Twilio's API takes no idempotency key. So 
 such a reply is sent again, the participant's recent messages in Twilio's log are read
 and matched against it:
 
-1. a message with this part's text, else
-2. (the text may differ: a reply composed by the model is composed again after a crash)
-   the earliest message to the participant created since the reply was,
+1. a message with this part's text, else,
+2. for a reply the model composes (its text is written after the commit, and written
+   anew after a crash, so the text sent before may differ), the earliest message to the
+   participant created since the reply was,
 
 in both cases only a message that is not already another reply's: not its recorded SID,
-not one of its texts. Such a message is recorded as this reply's; none means it was never
-created, and the reply is sent.
+not one of its texts. A template reply's text is known exactly, so only its text matches
+(a message someone else sent the participant from the same number is not taken for it).
+Such a message is recorded as this reply's; none means it was never created, and the
+reply is sent.
 """
 
 from __future__ import annotations
@@ -67,13 +70,15 @@ def recorded_elsewhere(store: Store, reply: OutboundReply) -> Recorded:
     return recorded
 
 
-def find_part(text: str, messages: Iterable[SentMessage], recorded: Recorded) -> SentMessage | None:
+def find_part(
+    text: str, messages: Iterable[SentMessage], recorded: Recorded, composed: bool
+) -> SentMessage | None:
     """The message in the log that is this part of the reply, or None."""
     free = sorted((m for m in messages if m.sid not in recorded.sids), key=lambda m: m.created_at)
     wanted = normalised(text)
     same_text = [m for m in free if normalised(m.body) == wanted]
-    if same_text:
-        return same_text[0]
+    if same_text or not composed:
+        return same_text[0] if same_text else None
     unexplained = [m for m in free if normalised(m.body) not in recorded.texts]
     return unexplained[0] if unexplained else None
 
