@@ -147,7 +147,8 @@ def test_a_crash_after_the_commit_and_before_the_composer_loses_no_reply(tmp_pat
 
     model.respond_with(answer)
     env = server_env(db_path, fake_twilio, model.base_url, SEND_CLAIM_SECONDS="3", RECOVERY_GRACE_SECONDS="0",
-                     SEND_TIMEOUT_SECONDS="2", OPENAI_DEADLINE_SECONDS="90", OPENAI_TIMEOUT_SECONDS="90", OPENAI_MAX_RETRIES="0")
+                     SEND_TIMEOUT_SECONDS="2", OPENAI_DEADLINE_SECONDS="90", OPENAI_TIMEOUT_SECONDS="90",
+                     OPENAI_MAX_RETRIES="0")
     port = free_port()
     server = ServerProcess(env, port, tmp_path / "server.log").start()
     client = __import__("httpx").Client(base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False)

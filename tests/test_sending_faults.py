@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from fake_openai import Answer, FakeOpenAI, Request
 from fake_twilio import FakeTwilio
 from reliability_support import ServerProcess, free_port, server_env
 from webhook_support import (  # noqa: F401
@@ -115,6 +116,63 @@ def test_a_server_killed_after_twilio_accepted_and_before_the_store_recorded_doe
     assert received(fake_twilio, PARTICIPANT) == Counter(reply.text for reply in replies)
     assert next(r for r in replies if r.id == held.id).provider_sid == accepted["Sid"]
     assert fake_twilio.list_requests
+
+
+def test_a_composed_reply_sent_before_a_kill_is_found_though_composed_anew(db_path, fake_twilio, tmp_path):
+    """TOWNHALL's acknowledgements are written by the model after the commit. Twilio
+    accepts one and the server is SIGKILLed before recording it; after the restart the
+    reply is composed again, in other words, so its text is not in Twilio's log. The
+    message sent to the participant since the reply was made, and no other reply's, is
+    recognised as it: not sent again."""
+    composed = {"text": "Thank you, that goes to the organisers."}
+
+    def answer(request: Request) -> Answer:
+        if request.schema_name:
+            return Answer.json({"status": "found", "name": "Ada"})
+        return Answer.text(composed["text"])
+
+    with FakeOpenAI() as model:
+        model.respond_with(answer)
+        env = server_env(db_path, fake_twilio, model.base_url, SEND_CLAIM_SECONDS="4", SEND_TIMEOUT_SECONDS="3",
+                         RECOVERY_INTERVAL_SECONDS="0.3", RECOVERY_GRACE_SECONDS="0", OPENAI_MAX_RETRIES="0")
+        port = free_port()
+        store = SQLiteStore(db_path)
+        servers = [ServerProcess(env, port, tmp_path / "server.log").start()]
+
+        def post(sid: str, body: str) -> None:
+            form = message_form(sid, PARTICIPANT, body)
+            answer = httpx.post(f"http://127.0.0.1:{port}/message", data=form, timeout=5, trust_env=False,
+                                headers={"X-Twilio-Signature": signature("/message", form)})
+            assert answer.status_code == 200
+
+        try:
+            post("SMjoin" + "1" * 28, "TOWNHALL")
+            post("SMjoin" + "2" * 28, "Ada")
+            wait_for(lambda: len(owed(store, PARTICIPANT)) >= 3
+                     and all(r.status == "sent" for r in owed(store, PARTICIPANT)), timeout=20,
+                     what="the onboarding replies")
+            onboarding = len(fake_twilio.sent_to(PARTICIPANT))
+            fake_twilio.answer_late(30)
+            sid = "SMtalk" + "3" * 28
+            post(sid, "the square needs more benches")
+            wait_for(lambda: len(fake_twilio.messages) > onboarding, what="Twilio to accept the acknowledgement")
+            servers[0].kill()
+            reply = store.get_reply(f"{sid}-r1")
+            assert reply.compose is not None and reply.status == "sending" and reply.provider_sid is None
+
+            composed["text"] = "Noted with thanks, keep them coming."  # the model words it differently now
+            servers.append(ServerProcess(env, port, tmp_path / "server.log").start())
+            wait_for(lambda: store.get_reply(f"{sid}-r1").status == "sent", timeout=30, what="the reply to be settled")
+        finally:
+            for server in servers:
+                server.stop()
+        compositions = [r for r in model.chat_requests() if not r.schema_name
+                        and r.participant_text == "the square needs more benches"]
+        assert len(compositions) == 2, "composed before the kill and again after the restart"
+    accepted = fake_twilio.messages[onboarding]
+    assert fake_twilio.sent_to(PARTICIPANT)[onboarding:] == ["Thank you, that goes to the organisers."]
+    assert store.get_reply(f"{sid}-r1").provider_sid == accepted["Sid"]
+    store.close()
 
 
 @pytest.mark.parametrize("retry_after", [None, 1])
