@@ -97,6 +97,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _composed(progress: _Progress) -> OutboundReply | None:
+    """The reply as sent, when the composer wrote its text after the commit: the store
+    keeps that text (on the reply and its interaction) instead of the template."""
+    return progress.reply if progress.reply.compose is not None else None
+
+
 class Delivery:
     """Sends outbox replies through a `Sender` and records the result in the `Store`.
 
@@ -157,7 +163,7 @@ class Delivery:
             return await self._record_failure(progress, provider_sid, exc)
         # A long reply goes out in parts; the last part's SID is the one kept, so its
         # delivery status stands for the reply's.
-        await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid)
+        await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid, None, _composed(progress))
         self._unrecorded.discard(current.id)
         metrics.REPLIES_SENT.inc()
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
@@ -182,7 +188,7 @@ class Delivery:
         elif exc.permanent:
             log.warning("reply %s to %s failed for good: %s", reply.id, mask_phone(reply.participant), error)
             metrics.REPLIES_FAILED.inc()
-            await asyncio.to_thread(self.store.update_reply, reply.id, "failed", provider_sid, error)
+            await asyncio.to_thread(self.store.update_reply, reply.id, "failed", provider_sid, error, _composed(progress))
             self._unrecorded.discard(reply.id)
             return True
         log.warning("reply %s to %s still pending: %s", reply.id, mask_phone(reply.participant), error)
@@ -203,6 +209,9 @@ class Delivery:
                     if found is not None:
                         log.info("reply %s to %s was already at Twilio as %s; recorded, not sent again",
                                  reply.id, mask_phone(reply.participant), found.sid)
+                        if normalised(found.body) != normalised(text):
+                            # Composed anew since: what the participant got is what is kept.
+                            progress.reply = reply.model_copy(update={"text": found.body})
                         return found.sid
                 self._unrecorded.add(reply.id)
                 return await self._call(progress, lambda: self.sender.send(reply.participant, text))
