@@ -228,3 +228,27 @@ def test_a_reply_held_by_this_process_is_sent_without_a_claim_read(store, tmp_pa
     assert fake_twilio.sent_to(PARTICIPANT) == ["Noted, thank you."]
     stored = store.get_reply("SMheld-r1")
     assert (stored.status, stored.provider_sid) == ("sent", fake_twilio.messages[0]["Sid"])
+
+
+def test_a_stale_copy_of_a_reply_this_process_sent_is_not_sent_again(store, tmp_path, fake_twilio):
+    """A copy read before the send was recorded (a recovery sweep's, say) still says this
+    process holds it; delivered again, it must not go out a second time."""
+    settings = make_settings(tmp_path / "unused.db", fake_twilio)
+
+    async def deliver_twice() -> tuple[bool, bool]:
+        sender = TwilioSender(settings)
+        try:
+            delivery = Delivery(store, sender, RetryPolicy.from_settings(settings))
+            now = datetime.now(timezone.utc)
+            held = OutboundReply(id="SMstale-r1", participant=PARTICIPANT, text="Noted, thank you.",
+                                 in_reply_to="SMstale", created_at=now, status="sending", claimed_by=delivery.claimant,
+                                 claimed_until=now + timedelta(seconds=delivery.policy.claim_seconds))
+            snapshot = ParticipantSnapshot(participant=PARTICIPANT, state="new", version=1)
+            store.commit(Outcome(message_sid="SMstale", snapshot=snapshot, expected_version=0, replies=[held]))
+            return await delivery.deliver(held), await delivery.deliver(held)
+        finally:
+            await sender.close()
+
+    assert asyncio.run(deliver_twice()) == (True, True)
+    assert fake_twilio.sent_to(PARTICIPANT) == ["Noted, thank you."]
+    assert store.get_reply("SMstale-r1").status == "sent"

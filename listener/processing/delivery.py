@@ -22,6 +22,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -119,6 +120,9 @@ class Delivery:
         # Replies this process sent a request for whose result the store does not hold
         # (the write failed, or the attempt was cut short): the next try looks first.
         self._unrecorded: set[str] = set()
+        # Replies this process settled, until the claim they were held under ends: a copy
+        # read before the result was written still looks held, and must not go out again.
+        self._settled: OrderedDict[str, datetime] = OrderedDict()
 
     def _holds(self, reply: OutboundReply, now: datetime) -> bool:
         return (
@@ -134,7 +138,11 @@ class Delivery:
         process's recovery sweep) sends it too, and one already sent, failed or claimed is
         left alone. A long reply goes out in parts, its progress recorded, so a retry
         resumes after the parts already sent. False when the reply is still pending."""
-        if self._holds(reply, _now()):
+        now = _now()
+        self._forget_settled(now)
+        if reply.id in self._settled:
+            return True
+        if self._holds(reply, now):
             current = reply
         else:
             claimed = await asyncio.to_thread(self.store.claim_reply, reply.id, self.policy.claim_seconds, self.claimant)
@@ -164,10 +172,20 @@ class Delivery:
         # A long reply goes out in parts; the last part's SID is the one kept, so its
         # delivery status stands for the reply's.
         await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid, None, _composed(progress))
-        self._unrecorded.discard(current.id)
+        self._settle(progress)
         metrics.REPLIES_SENT.inc()
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
         return True
+
+    def _settle(self, progress: _Progress) -> None:
+        self._unrecorded.discard(progress.reply.id)
+        self._settled[progress.reply.id] = progress.claimed_until
+
+    def _forget_settled(self, now: datetime) -> None:
+        """Drop settled replies whose claim has ended (no copy of it looks held any more);
+        claims end about in the order they were taken."""
+        while self._settled and next(iter(self._settled.values())) <= now:
+            self._settled.popitem(last=False)
 
     def _unknown(self, given: OutboundReply, current: OutboundReply) -> bool:
         """Whether an earlier attempt may have created the message: one recorded as
@@ -189,7 +207,7 @@ class Delivery:
             log.warning("reply %s to %s failed for good: %s", reply.id, mask_phone(reply.participant), error)
             metrics.REPLIES_FAILED.inc()
             await asyncio.to_thread(self.store.update_reply, reply.id, "failed", provider_sid, error, _composed(progress))
-            self._unrecorded.discard(reply.id)
+            self._settle(progress)
             return True
         log.warning("reply %s to %s still pending: %s", reply.id, mask_phone(reply.participant), error)
         await asyncio.to_thread(self.store.update_reply, reply.id, "pending", provider_sid, error)
