@@ -111,7 +111,8 @@ async def one_run(url: str, workdir: Path, concurrency: int, count: int, label: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,50", help="requests in flight, comma-separated; the first is the baseline")
+    parser.add_argument("--concurrency", default="1,50",
+                        help="requests in flight, comma-separated; the first is the baseline")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the fake Twilio takes to answer a send")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0, help="about how long each run sends")

@@ -145,7 +145,9 @@ class Delivery:
         if self._holds(reply, now):
             current = reply
         else:
-            claimed = await asyncio.to_thread(self.store.claim_reply, reply.id, self.policy.claim_seconds, self.claimant)
+            claimed = await asyncio.to_thread(
+                self.store.claim_reply, reply.id, self.policy.claim_seconds, self.claimant
+            )
             if claimed is None:
                 return True
             # The composer's text, when the model wrote it after the commit.
@@ -206,7 +208,9 @@ class Delivery:
         elif exc.permanent:
             log.warning("reply %s to %s failed for good: %s", reply.id, mask_phone(reply.participant), error)
             metrics.REPLIES_FAILED.inc()
-            await asyncio.to_thread(self.store.update_reply, reply.id, "failed", provider_sid, error, _composed(progress))
+            await asyncio.to_thread(
+                self.store.update_reply, reply.id, "failed", provider_sid, error, _composed(progress)
+            )
             self._settle(progress)
             return True
         log.warning("reply %s to %s still pending: %s", reply.id, mask_phone(reply.participant), error)
