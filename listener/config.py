@@ -21,6 +21,9 @@ ENVIRONMENTS: tuple[Environment, ...] = ("development", "test", "production")
 # app stricter, so a deployment that set it keeps starting. Nothing else is guessed at.
 ENVIRONMENT_ALIASES: dict[str, Environment] = {"prod": "production"}
 
+DEFAULT_STORE_TIMEOUT_SECONDS = 5.0
+"""`STORE_TIMEOUT_SECONDS`, also what a store opened without settings uses."""
+
 
 def default_flow_file() -> Path:
     """`transitions.yaml` in the working directory, else the one beside the package."""
@@ -38,6 +41,15 @@ class Settings(BaseSettings):
     # production refuses to start with settings that would run an unsafe webhook; any
     # other value than these (a typo such as `prd`) refuses to start at all
     environment: Environment = Field(default="development", validation_alias="ENVIRONMENT")
+    # the deadline of one store call: SQLite waits this long for the write lock, and each
+    # Firestore call (its retries included) this long for an answer; then StoreUnavailable
+    store_timeout_seconds: float = Field(
+        default=DEFAULT_STORE_TIMEOUT_SECONDS, gt=0, validation_alias="STORE_TIMEOUT_SECONDS"
+    )
+    # `/message` answers 503 when recording a delivery takes longer than this, and at once
+    # when INBOX_THREADS recordings are already under way (a stuck store); Twilio retries
+    inbox_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="INBOX_TIMEOUT_SECONDS")
+    inbox_threads: int = Field(default=16, ge=1, validation_alias="INBOX_THREADS")
 
     # Twilio
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")

@@ -53,7 +53,7 @@ def build_runtime(settings: Settings | None = None, store: Store | None = None) 
     client with one bound on calls in flight. Without a key: rules and templates alone."""
     settings = settings or Settings()
     flow = Flow.from_file(settings.flow_file)
-    store = store or open_store(settings.store_url)
+    store = store or open_store(settings.store_url, settings)
     services = build_services(settings, store)
     engine = Engine(flow, store, services)
     if not settings.openai_api_key:

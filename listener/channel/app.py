@@ -20,7 +20,7 @@ from listener.channel.sender import Sender
 from listener.channel.service import WebService
 from listener.config import Settings
 from listener.runtime import Runtime
-from listener.store.base import StoreError
+from listener.store.base import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,10 @@ def create_app(
 
     @app.exception_handler(StoreError)
     async def store_unavailable(request: Request, exc: StoreError) -> JSONResponse:
-        log.error("store error on %s: %s", request.url.path, exc)
+        """Storage trouble is not the request's fault: 503, which Twilio retries (with the
+        connection overrides in the README), and one log line, no traceback."""
+        level = logging.WARNING if isinstance(exc, StoreUnavailable) else logging.ERROR
+        log.log(level, "%s answered 503: %s", request.url.path, exc)
         return JSONResponse({"detail": "store unavailable, try again"}, status_code=503)
 
     @app.exception_handler(Exception)

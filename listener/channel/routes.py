@@ -28,6 +28,7 @@ from listener.channel.service import WebService
 from listener.console.access import bearer_token, tokens_match
 from listener.logs import message_context
 from listener.masking import mask_phone
+from listener.store.base import StoreError
 
 FormModel = TypeVar("FormModel", bound=BaseModel)
 
@@ -93,21 +94,23 @@ def validated(model: type[FormModel], form: ImmutableMultiDict) -> FormModel:
 @router.post("/message", include_in_schema=False)
 @router.post("/message/", include_in_schema=False)
 async def receive_message(request: Request) -> Response:
-    """Twilio's incoming-message webhook: 200 with empty TwiML once the message is in the inbox."""
+    """Twilio's incoming-message webhook: 200 with empty TwiML once the message is in the
+    inbox; 503 (the app's `StoreError` handler) when the store cannot record it in time."""
     service = _service(request)
     message = validated(TwilioMessageForm, await read_signed_form(request, service))
     with message_context(message.message_sid, message.sender):
-        if await asyncio.to_thread(service.blocklist.blocked, message.sender):
-            metrics.MESSAGES_BLOCKED.inc()
-            log.info("message %s from a blocked number dropped", message.message_sid)
-            return Response(EMPTY_TWIML, media_type="text/xml")
-        recorded = await service.worker.accept(message.sender, message.to_inbound)
+        async with service.arrival.within_deadline():
+            if await service.arrival.call(service.blocklist.blocked, message.sender):
+                metrics.MESSAGES_BLOCKED.inc()
+                log.info("message %s from a blocked number dropped", message.message_sid)
+                return Response(EMPTY_TWIML, media_type="text/xml")
+            recorded = await service.arrival.accept(message.sender, message.to_inbound)
         (metrics.MESSAGES_RECEIVED if recorded else metrics.MESSAGES_DUPLICATE).inc()
         log.info(
             "message %s from %s %s (%d characters, %d media)",
             message.message_sid,
             mask_phone(message.sender),
-            "recorded" if recorded else "already recorded",
+            "recorded" if recorded else "already recorded (or forgotten)",
             len(message.body),
             len(message.media),
         )
@@ -137,11 +140,14 @@ async def receive_status(request: Request) -> Response:
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz(request: Request) -> JSONResponse:
-    """200 when the store answers, 503 when it does not."""
+    """200 when the store takes a write (one tiny one) in time, 503 when it does not: a
+    store that answers reads but refuses writes (a full disk, a held lock) loses deliveries."""
+    arrival = _service(request).arrival
     try:
-        await asyncio.to_thread(_service(request).store.ping)
-    except Exception as exc:
-        log.warning("health check: the store did not answer (%s)", type(exc).__name__)
+        async with arrival.within_deadline():
+            await arrival.call(_service(request).store.ping)
+    except StoreError as exc:
+        log.warning("health check: the store cannot take a write (%s: %s)", type(exc).__name__, exc)
         return JSONResponse({"status": "store unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
 

@@ -12,6 +12,7 @@ from listener.channel.signature import SignatureCheck
 from listener.channel.startup import check_settings, validation_token
 from listener.config import Settings
 from listener.operators.blocklist import Blocklist
+from listener.processing.arrival import Arrival, InboxLimits
 from listener.processing.delivery import Delivery, RetryPolicy
 from listener.processing.worker import Worker
 from listener.runtime import Runtime, build_runtime
@@ -25,6 +26,7 @@ class WebService:
     settings: Settings
     store: Store
     worker: Worker
+    arrival: Arrival
     signature: SignatureCheck
     sender: Sender
     blocklist: Blocklist
@@ -62,6 +64,7 @@ class WebService:
             settings=settings,
             store=runtime.store,
             worker=worker,
+            arrival=Arrival(runtime.store, worker.submit, InboxLimits.from_settings(settings)),
             signature=SignatureCheck(validation_token(settings), settings.public_url),
             sender=sender,
             blocklist=Blocklist(runtime.store, ttl=settings.blocklist_cache_seconds),
@@ -76,6 +79,7 @@ class WebService:
         return service
 
     async def stop(self) -> None:
+        self.arrival.close()
         await self.worker.stop()
         if self.owns_sender:
             await self.sender.close()

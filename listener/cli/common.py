@@ -25,7 +25,8 @@ def open_runtime(settings: Settings | None = None) -> Runtime:
 @contextmanager
 def opened_store(settings: Settings | None = None) -> Iterator[Store]:
     """Just the store `STORE_URL` names, closed afterwards: operator commands need no engine."""
-    store = open_store((settings or Settings()).store_url)
+    settings = settings or Settings()
+    store = open_store(settings.store_url, settings)
     try:
         yield store
     finally:

@@ -4,18 +4,49 @@ This is the only store work done before the webhook answers Twilio, so it is the
 slow or locked store can hold up. One participant's deliveries are recorded one at a
 time, so the order they are recorded in (and time-stamped with) is the order they are
 processed in.
+
+A store that stops answering must cost Twilio a quick 503 (which it retries), never a
+hung request. So the webhook's store calls run on threads of their own, within a
+deadline (`within_deadline`). When every one of those threads is taken and none has
+finished a call for a second, the store is stuck: further calls are refused at once
+rather than queued behind the stuck ones (a burst on a healthy store still queues). A
+call given up on before it started never starts; one already running runs to its end,
+and a recording that lands late is handed to processing as any other (Twilio's retry of
+that delivery then finds it recorded).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TypeVar
 
+from listener.config import Settings
 from listener.models import InboundMessage
-from listener.store.base import Store
+from listener.store.base import Store, StoreUnavailable
+
+Result = TypeVar("Result")
+
+STUCK_AFTER_SECONDS = 1.0
+"""Every inbox thread busy and none finished for this long: the store is not answering."""
+
+
+@dataclass(frozen=True)
+class InboxLimits:
+    """How long the webhook waits on the store, and how many of its calls run at once."""
+
+    timeout_seconds: float = 5.0
+    threads: int = 16
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InboxLimits:
+        return cls(settings.inbox_timeout_seconds, settings.inbox_threads)
 
 
 @dataclass
@@ -26,36 +57,121 @@ class _Gate:
     users: int = 0
 
 
+class _Call:
+    """One store call for a request; skipped when the request gave up before it started."""
+
+    def __init__(self, function: Callable[..., Result], args: tuple[object, ...]) -> None:
+        self.function = function
+        self.args = args
+        self.abandoned = False
+
+    def __call__(self) -> Result:
+        if self.abandoned:
+            raise StoreUnavailable("the request gave up on this store call before it started")
+        return self.function(*self.args)
+
+
 class Arrival:
     """Records deliveries in the inbox and passes each new one to `submit`."""
 
-    def __init__(self, store: Store, submit: Callable[[InboundMessage], None]) -> None:
+    def __init__(
+        self, store: Store, submit: Callable[[InboundMessage], None], limits: InboxLimits | None = None
+    ) -> None:
         self.store = store
         self.submit = submit
+        self.limits = limits or InboxLimits()
         self._gates: dict[str, _Gate] = {}
+        self._threads = ThreadPoolExecutor(self.limits.threads, thread_name_prefix="inbox")
+        self._running = 0  # calls started and not finished, queued ones included
+        self._progress_at = 0.0  # when a call last finished, or started on a free thread
 
     @asynccontextmanager
-    async def _turn(self, participant: str) -> AsyncIterator[None]:
+    async def within_deadline(self) -> AsyncIterator[None]:
+        """Raise `StoreUnavailable` when the block takes longer than the inbox deadline."""
+        try:
+            async with asyncio.timeout(self.limits.timeout_seconds):
+                yield
+        except TimeoutError:
+            raise StoreUnavailable(
+                f"the store did not answer within {self.limits.timeout_seconds:g}s"
+            ) from None
+
+    async def call(self, function: Callable[..., Result], *args: object) -> Result:
+        """Run a blocking store call on the inbox threads, in the caller's logging context;
+        `StoreUnavailable` at once when the store is stuck (see the module's docstring)."""
+        call, future = self._start(function, *args)
+        return await self._wait(call, future)
+
+    def _start(self, function: Callable[..., Result], *args: object) -> tuple[_Call, asyncio.Future[Result]]:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._running < self.limits.threads:
+            self._progress_at = now
+        elif now - self._progress_at > STUCK_AFTER_SECONDS:
+            raise StoreUnavailable(
+                f"all {self.limits.threads} inbox threads have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
+            )
+        call = _Call(function, args)
+        future = loop.run_in_executor(self._threads, contextvars.copy_context().run, call)
+        self._running += 1
+        future.add_done_callback(self._finished)
+        return call, future
+
+    def _finished(self, _: asyncio.Future) -> None:
+        self._running -= 1
+        self._progress_at = asyncio.get_running_loop().time()
+
+    @staticmethod
+    async def _wait(call: _Call, future: asyncio.Future[Result]) -> Result:
+        """The call's result; a caller that stops waiting leaves a running call running
+        and keeps a queued one from starting."""
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            call.abandoned = True
+            raise
+
+    async def accept(self, participant: str, build: Callable[[datetime], InboundMessage]) -> bool:
+        """Record a delivery durably and queue it; False when its MessageSid was seen before
+        (or belonged to a forgotten participant).
+
+        `build` makes the message with its arrival time, taken in the participant's turn.
+        The turn lasts until the store call ends, even one the caller stopped waiting for,
+        so a participant's later delivery is never recorded before an earlier one.
+        """
         gate = self._gates.get(participant)
         if gate is None:
             gate = self._gates[participant] = _Gate()
         gate.users += 1
         try:
-            async with gate.lock:
-                yield
-        finally:
-            gate.users -= 1
-            if gate.users == 0:
-                del self._gates[participant]
-
-    async def accept(self, participant: str, build: Callable[[datetime], InboundMessage]) -> bool:
-        """Record a delivery durably and queue it; False when its MessageSid was seen before.
-
-        `build` makes the message with its arrival time, taken in the participant's turn.
-        """
-        async with self._turn(participant):
+            await gate.lock.acquire()
+        except BaseException:
+            self._leave(participant, gate)
+            raise
+        try:
             message = build(datetime.now(timezone.utc))
-            recorded = await asyncio.to_thread(self.store.record_inbound, message)
-            if recorded:
-                self.submit(message)
-        return recorded
+            call, recording = self._start(self.store.record_inbound, message)
+        except BaseException:
+            self._release(participant, gate)
+            raise
+        # Runs before the awaiting coroutine resumes, and also when it gave up waiting.
+        recording.add_done_callback(functools.partial(self._recorded, participant, gate, message))
+        return await self._wait(call, recording)
+
+    def _recorded(self, participant: str, gate: _Gate, message: InboundMessage, recording: asyncio.Future) -> None:
+        self._release(participant, gate)
+        if not recording.cancelled() and recording.exception() is None and recording.result():
+            self.submit(message)
+
+    def _release(self, participant: str, gate: _Gate) -> None:
+        gate.lock.release()
+        self._leave(participant, gate)
+
+    def _leave(self, participant: str, gate: _Gate) -> None:
+        gate.users -= 1
+        if gate.users == 0:
+            del self._gates[participant]
+
+    def close(self) -> None:
+        """Stop taking calls; one still running finishes on its own thread."""
+        self._threads.shutdown(wait=False, cancel_futures=True)

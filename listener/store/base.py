@@ -30,7 +30,17 @@ class VersionConflict(Exception):
 
 
 class StoreError(Exception):
-    """The store could not be opened or answered with something unusable."""
+    """Storage trouble: the store could not be opened, did not answer, or refused the call.
+
+    Every store method raises this (or `StoreUnavailable`) instead of its driver's own
+    errors, so a caller can tell trouble with the store from a flaw in what it was given:
+    the message being handled is not at fault, and the same call may be tried again later.
+    """
+
+
+class StoreUnavailable(StoreError):
+    """Transient storage trouble: the store is locked, busy, full, unreachable or past its
+    deadline (`STORE_TIMEOUT_SECONDS`). Trying again later is expected to work."""
 
 
 @runtime_checkable
@@ -45,6 +55,11 @@ class Store(Protocol):
 
     def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
         """Recorded but not yet processed, oldest first (resumed after a crash)."""
+
+    def record_failed_attempt(self, message_sid: str, error: str) -> int:
+        """Count one failed try at processing a pending inbox item, on the item itself (so
+        every process sees one count), keeping `error` as its last error; the new count.
+        0 when no pending item has that MessageSid (never recorded, done, or forgotten)."""
 
     # the conversation snapshot
     def load_participant(self, participant: str) -> ParticipantSnapshot | None: ...
@@ -118,7 +133,11 @@ class Store(Protocol):
 
     # privacy
     def forget_participant(self, participant: str) -> dict[str, int]:
-        """Delete every record of one participant in every event; counts removed per kind."""
+        """Delete every record of one participant in every event; counts removed per kind.
+
+        Their MessageSids stay behind as tombstones (a hash of each, nothing else), so a
+        replayed delivery is not recorded again: `record_inbound` answers False for it.
+        """
 
     def secret(self, name: str) -> str:
         """A random value kept in the store, made on first ask: the same in every process."""
@@ -142,6 +161,7 @@ class Store(Protocol):
         """Every outbox reply in one of these statuses."""
 
     def ping(self) -> None:
-        """Raise when the store cannot answer (used by health checks)."""
+        """Raise `StoreError` when the store cannot take a write: one tiny write, for
+        health checks (a store that answers reads but not writes loses deliveries)."""
 
     def close(self) -> None: ...

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from listener.models import Membership
+
+FORGOTTEN = "forgotten"
+"""The status of a tombstone: the inbox item of a participant who was forgotten."""
+
+
+def inbox_key(message_sid: str) -> str:
+    """The key an inbox item is kept under, and its tombstone after a forget: a SHA-256 of
+    the MessageSid, so a tombstone holds no identifier Twilio's logs could be searched by."""
+    return hashlib.sha256(message_sid.encode()).hexdigest()
 
 
 def profile_document(event_id: str, participant: str, membership: Membership) -> dict:

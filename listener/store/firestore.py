@@ -5,7 +5,8 @@
     {prefix}{event_id}/info                                   the event's configuration
     {prefix}{event_id}/{participant}                          the participant's profile
     {prefix}{event_id}/{participant}/interactions/{id}        one document per message
-    inbox/{message_sid}                                       every delivery, once
+    inbox/{sha256 of message_sid}                             every delivery, once; a
+                                                              forgotten one as a tombstone
     outbox/{reply_id}                                         replies owed
 
 Many stateless web processes share one database, so a message costs one read and one
@@ -18,6 +19,10 @@ transaction contention (which the emulator resolves only after seconds).
 Interactions and replies carry the commit's server timestamp and a sequence within it, so
 exports stream in commit order through paged collection-group queries. Production needs
 the composite indexes in `firestore.indexes.json` for those queries.
+
+Every RPC carries a deadline (`STORE_TIMEOUT_SECONDS`, retries of transient errors
+included): a Firestore that stops answering makes calls fail with `StoreUnavailable` in
+seconds, instead of the client's default minute or more per call.
 """
 
 from __future__ import annotations
@@ -28,19 +33,21 @@ import os
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from google.api_core import exceptions as google_errors
+from google.api_core.retry import Retry, if_transient_error
+from google.auth import exceptions as auth_errors
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.oauth2 import service_account
 from pydantic import ValidationError
 
-from listener.config import Settings
+from listener.config import DEFAULT_STORE_TIMEOUT_SECONDS, Settings
 from listener.models import (
     EventConfig,
     InboundMessage,
@@ -53,8 +60,9 @@ from listener.models import (
     status_moves_forward,
 )
 from listener.operators.privacy import BlockedNumber
-from listener.store.base import StoreError, VersionConflict
-from listener.store.documents import profile_document
+from listener.store.base import StoreError, StoreUnavailable, VersionConflict
+from listener.store.documents import FORGOTTEN, inbox_key, profile_document
+from listener.store.guard import guard_errors
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,7 @@ INTERACTIONS = "interactions"
 INFO = "info"
 SECRETS = "listener_secrets"
 BLOCKED = "blocked_numbers"
+HEALTH = "listener_health"
 DOCUMENT_ID = "__name__"
 """Orders a query by document ID, for paging through a whole collection."""
 DEFAULT_PREFIX = "AOI_"
@@ -75,10 +84,45 @@ PAGE_SIZE = 500
 COMMIT_SLOTS = 1000
 """Sequence numbers one commit may use: `version * COMMIT_SLOTS + position`."""
 
-PING_TIMEOUT_SECONDS = 5.0
+MAX_ERROR_CHARACTERS = 2000
+
+ATTEMPT_RACES = 5
+"""Tries of a read-then-conditional-write that another process keeps changing under us."""
 
 _CONFLICTS = (google_errors.AlreadyExists, google_errors.FailedPrecondition, google_errors.NotFound)
 """What a commit raises when its snapshot precondition fails (created, changed or deleted)."""
+
+_TRANSIENT = (
+    google_errors.ServiceUnavailable,
+    google_errors.DeadlineExceeded,
+    google_errors.InternalServerError,
+    google_errors.TooManyRequests,
+    google_errors.ResourceExhausted,
+    google_errors.Aborted,
+    google_errors.GatewayTimeout,
+    google_errors.RetryError,
+    auth_errors.TransportError,
+)
+"""Trouble that passes: Firestore down, slow, overloaded, or its answer past the deadline."""
+
+
+def _store_error(exc: Exception) -> StoreError | None:
+    """`StoreUnavailable` for transient trouble, `StoreError` for any other Google API or
+    credentials error (permission denied, a bad request); None for anything else."""
+    if isinstance(exc, _TRANSIENT):
+        return StoreUnavailable(f"Firestore: {exc}")
+    if isinstance(exc, (google_errors.GoogleAPIError, auth_errors.GoogleAuthError)):
+        return StoreError(f"Firestore: {exc}")
+    return None
+
+
+def _never(_: Exception) -> bool:
+    return False
+
+
+def _tombstone() -> dict[str, Any]:
+    """What stays of a forgotten participant's delivery: its key (a hash) and this."""
+    return {"status": FORGOTTEN}
 
 
 def _event_key(event_id: str) -> str:
@@ -125,7 +169,7 @@ def _in_window(interaction: Interaction, since: datetime | None, until: datetime
     return until is None or at < until.isoformat()
 
 
-def _pages(query: firestore.Query) -> Iterator[firestore.DocumentSnapshot]:
+def _pages(query: firestore.Query, deadline: dict[str, Any]) -> Iterator[firestore.DocumentSnapshot]:
     """Every document of an ordered query, one page in memory at a time.
 
     Each page is its own short query resumed after the last document seen, so a slow
@@ -136,7 +180,7 @@ def _pages(query: firestore.Query) -> Iterator[firestore.DocumentSnapshot]:
         page = query.limit(PAGE_SIZE)
         if cursor is not None:
             page = page.start_after(cursor)
-        documents = list(page.stream())
+        documents = list(page.stream(**deadline))
         yield from documents
         if len(documents) < PAGE_SIZE:
             return
@@ -168,15 +212,30 @@ class _UpdateTimes:
             return self._times.get((participant, version))
 
 
+@guard_errors(_store_error)
 class FirestoreStore:
     """`Store` on one Firestore database; safe to share between threads."""
 
-    def __init__(self, client: firestore.Client, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        client: firestore.Client,
+        prefix: str = DEFAULT_PREFIX,
+        timeout: float = DEFAULT_STORE_TIMEOUT_SECONDS,
+    ) -> None:
         if not prefix or "/" in prefix:
             raise StoreError(f"Firestore collection prefix {prefix!r}: give a non-empty name without '/'")
         self.client = client
         self.prefix = prefix
+        self.timeout = timeout
         self._update_times = _UpdateTimes()
+        # A call: transient errors retried with backoff, all of it within the deadline.
+        self._call: dict[str, Any] = {
+            "retry": Retry(predicate=if_transient_error, initial=0.1, maximum=1.0, multiplier=2.0, timeout=timeout),
+            "timeout": timeout,
+        }
+        # A streamed query: not retried, since the client resumes a failed stream with
+        # its retry's predicate and no deadline; the caller tries again later instead.
+        self._stream: dict[str, Any] = {"retry": Retry(predicate=_never), "timeout": timeout}
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> FirestoreStore:
@@ -184,7 +243,7 @@ class FirestoreStore:
         parsed = urlparse(url)
         prefix = parse_qs(parsed.query).get("prefix", [DEFAULT_PREFIX])[0]
         project = parsed.netloc or settings.google_cloud_project
-        return cls(firestore_client(project, settings), prefix)
+        return cls(firestore_client(project, settings), prefix, settings.store_timeout_seconds)
 
     # references --------------------------------------------------------------------------
 
@@ -200,6 +259,9 @@ class FirestoreStore:
     def _profile_ref(self, event_id: str, participant: str) -> firestore.DocumentReference:
         return self._event_collection(event_id).document(participant)
 
+    def _inbox_ref(self, message_sid: str) -> firestore.DocumentReference:
+        return self.client.collection(INBOX).document(inbox_key(message_sid))
+
     def _interaction_ref(self, interaction: Interaction) -> firestore.DocumentReference:
         owner = (
             self._profile_ref(interaction.event_id, interaction.participant)
@@ -212,7 +274,7 @@ class FirestoreStore:
         """The event IDs that have a collection, as spelled in the database."""
         return sorted(
             collection.id[len(self.prefix):]
-            for collection in self.client.collections()
+            for collection in self.client.collections(**self._call)
             if collection.id.startswith(self.prefix) and len(collection.id) > len(self.prefix)
         )
 
@@ -224,11 +286,11 @@ class FirestoreStore:
 
     def _find_info(self, event_id: str) -> firestore.DocumentSnapshot | None:
         """The event's `info` document: the exact ID first (one read), then any case."""
-        exact = self._info_ref(event_id).get()
+        exact = self._info_ref(event_id).get(**self._call)
         if exact.exists:
             return exact
         for stored in self._spellings(event_id)[1:]:
-            document = self._info_ref(stored).get()
+            document = self._info_ref(stored).get(**self._call)
             if document.exists:
                 return document
         return None
@@ -240,17 +302,19 @@ class FirestoreStore:
     # inbox -------------------------------------------------------------------------------
 
     def record_inbound(self, message: InboundMessage) -> bool:
-        """Create-if-absent: of two processes recording one delivery, one wins."""
+        """Create-if-absent, one RPC: of two processes recording one delivery, one wins, and
+        a forgotten participant's delivery finds its tombstone in the way."""
         document = {**message.model_dump(mode="json"), "status": "pending"}
         try:
-            self.client.collection(INBOX).document(message.message_sid).create(document)
+            self._inbox_ref(message.message_sid).create(document, **self._call)
         except google_errors.Conflict:
             return False
         return True
 
     def inbound_status(self, message_sid: str) -> InboxStatus | None:
-        document = self.client.collection(INBOX).document(message_sid).get()
-        return document.get("status") if document.exists else None
+        document = self._inbox_ref(message_sid).get(**self._call)
+        status = document.get("status") if document.exists else None
+        return None if status == FORGOTTEN else status
 
     def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
         query = (
@@ -259,12 +323,50 @@ class FirestoreStore:
             .order_by("received_at")
             .limit(limit)
         )
-        return [InboundMessage.model_validate(document.to_dict()) for document in query.stream()]
+        messages = []
+        for document in query.stream(**self._stream):
+            message = InboundMessage.model_validate(document.to_dict())
+            if document.id != inbox_key(message.message_sid):
+                self._move_to_its_key(document, message.message_sid)
+            messages.append(message)
+        return messages
+
+    def _move_to_its_key(self, document: firestore.DocumentSnapshot, message_sid: str) -> None:
+        """A pending item recorded under its raw MessageSid (before items were keyed by its
+        hash) moves to its key, where processing looks for it; a copy already there (a
+        retry recorded since) wins."""
+        batch = self.client.batch()
+        batch.create(self._inbox_ref(message_sid), document.to_dict())
+        batch.delete(document.reference)
+        try:
+            batch.commit(**self._call)
+        except google_errors.Conflict:
+            document.reference.delete(**self._call)
+
+    def record_failed_attempt(self, message_sid: str, error: str) -> int:
+        """Read, then write only if nobody wrote in between: a tombstone or a finished item
+        is never written to."""
+        reference = self._inbox_ref(message_sid)
+        for _ in range(ATTEMPT_RACES):
+            document = reference.get(**self._call)
+            data = document.to_dict() if document.exists else None
+            if data is None or data.get("status") != "pending":
+                return 0
+            attempts = int(data.get("attempts") or 0) + 1
+            changes = {"attempts": attempts, "last_error": error[:MAX_ERROR_CHARACTERS]}
+            try:
+                reference.update(
+                    changes, option=self.client.write_option(last_update_time=document.update_time), **self._call
+                )
+            except (google_errors.FailedPrecondition, google_errors.NotFound):
+                continue
+            return attempts
+        raise StoreUnavailable(f"inbox item changed by others {ATTEMPT_RACES} times while counting a failure")
 
     # snapshot ----------------------------------------------------------------------------
 
     def load_participant(self, participant: str) -> ParticipantSnapshot | None:
-        document = self._snapshot_ref(participant).get()
+        document = self._snapshot_ref(participant).get(**self._call)
         if not document.exists:
             return None
         snapshot = ParticipantSnapshot.model_validate(document.to_dict())
@@ -289,9 +391,9 @@ class FirestoreStore:
             document = _ordered(reply.model_dump(mode="json"), first_sequence + position)
             batch.set(self.client.collection(OUTBOX).document(reply.id), document)
         done = {"status": "done", "message_sid": outcome.message_sid, "participant": snapshot.participant}
-        batch.set(self.client.collection(INBOX).document(outcome.message_sid), done, merge=True)
+        batch.set(self._inbox_ref(outcome.message_sid), done, merge=True)
         try:
-            results = batch.commit()
+            results = batch.commit(**self._call)
         except _CONFLICTS as exc:
             raise VersionConflict(snapshot.participant) from exc
         self._update_times.remember(snapshot.participant, snapshot.version, results[0].update_time)
@@ -312,7 +414,7 @@ class FirestoreStore:
 
     def _current_update_time(self, participant: str, expected_version: int) -> datetime:
         """For a commit of a snapshot this process did not load: read it and check its version."""
-        stored = self._snapshot_ref(participant).get()
+        stored = self._snapshot_ref(participant).get(**self._call)
         if not stored.exists or stored.get("version") != expected_version:
             raise VersionConflict(participant)
         return stored.update_time
@@ -328,7 +430,7 @@ class FirestoreStore:
         existing = self._find_info(event.event_id)
         event_id = self._event_id_of(existing) if existing else event.event_id
         document = event.model_dump(mode="json") | {"event_id": event_id}
-        self._info_ref(event_id).set(document)
+        self._info_ref(event_id).set(document, **self._call)
 
     def get_event(self, event_id: str) -> EventConfig | None:
         info = self._find_info(event_id)
@@ -340,7 +442,7 @@ class FirestoreStore:
         """Every event whose `info` loads; one that does not is logged and left out."""
         references = [self._info_ref(event_id) for event_id in self._stored_event_ids()]
         events = []
-        for info in self.client.get_all(references):
+        for info in self.client.get_all(references, **self._stream):
             if not info.exists:
                 continue
             event_id = self._event_id_of(info)
@@ -355,12 +457,12 @@ class FirestoreStore:
         info = self._find_info(event_id)
         if info is None:
             return False
-        info.reference.delete()
+        info.reference.delete(**self._call)
         return True
 
     def get_profile(self, event_id: str, participant: str) -> dict | None:
         for stored in self._spellings(event_id):
-            document = self._profile_ref(stored, participant).get()
+            document = self._profile_ref(stored, participant).get(**self._call)
             if document.exists:
                 return document.to_dict()
         return None
@@ -381,7 +483,7 @@ class FirestoreStore:
         if participant is not None:
             query = query.where(filter=FieldFilter("participant", "==", participant))
         query = query.order_by("committed_at").order_by("commit_seq")
-        for document in _pages(query):
+        for document in _pages(query, self._stream):
             interaction = Interaction.model_validate(document.to_dict())
             if _in_window(interaction, since, until):
                 yield interaction
@@ -392,7 +494,7 @@ class FirestoreStore:
             .where(filter=FieldFilter("id", "==", interaction_id))
             .limit(1)
         )
-        return next((document.reference for document in query.stream()), None)
+        return next((document.reference for document in query.stream(**self._stream)), None)
 
     def save_transcript(
         self, interaction_id: str, text: str, model: str | None, language: str | None
@@ -401,7 +503,7 @@ class FirestoreStore:
         if reference is None:
             return False
         reference.update(
-            {"transcript": text, "transcription_model": model, "transcript_language": language}
+            {"transcript": text, "transcription_model": model, "transcript_language": language}, **self._call
         )
         return True
 
@@ -415,11 +517,11 @@ class FirestoreStore:
             .order_by("commit_seq")
             .limit(limit)
         )
-        replies = [OutboundReply.model_validate(document.to_dict()) for document in query.stream()]
+        replies = [OutboundReply.model_validate(document.to_dict()) for document in query.stream(**self._stream)]
         # Claims are few and short-lived: the expired ones are found by reading them all.
         now = datetime.now(timezone.utc)
         claimed = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "==", "sending"))
-        for document in claimed.stream():
+        for document in claimed.stream(**self._stream):
             reply = OutboundReply.model_validate(document.to_dict())
             if len(replies) < limit and reply.claimable(now):
                 replies.append(reply)
@@ -428,7 +530,7 @@ class FirestoreStore:
     def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
         """Read, then write only if nobody wrote in between (the document's update time)."""
         reference = self.client.collection(OUTBOX).document(reply_id)
-        document = reference.get()
+        document = reference.get(**self._call)
         if not document.exists:
             return None
         reply = OutboundReply.model_validate(document.to_dict())
@@ -440,13 +542,15 @@ class FirestoreStore:
         reply.claimed_until = now + timedelta(seconds=lease_seconds)
         changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": reply.claimed_until.isoformat()}
         try:
-            reference.update(changes, option=self.client.write_option(last_update_time=document.update_time))
+            reference.update(
+                changes, option=self.client.write_option(last_update_time=document.update_time), **self._call
+            )
         except (google_errors.FailedPrecondition, google_errors.NotFound):
             return None
         return reply
 
     def get_reply(self, reply_id: str) -> OutboundReply | None:
-        document = self.client.collection(OUTBOX).document(reply_id).get()
+        document = self.client.collection(OUTBOX).document(reply_id).get(**self._call)
         return OutboundReply.model_validate(document.to_dict()) if document.exists else None
 
     def update_reply(
@@ -476,14 +580,14 @@ class FirestoreStore:
             batch.set(self._interaction_ref(interaction), {"text": composed.text}, merge=True)
         batch.update(self.client.collection(OUTBOX).document(reply_id), changes)
         try:
-            batch.commit()
+            batch.commit(**self._call)
         except google_errors.NotFound:
             return
 
     def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
         try:
             self.client.collection(OUTBOX).document(reply_id).update(
-                {"parts_sent": parts_sent, "provider_sid": provider_sid}
+                {"parts_sent": parts_sent, "provider_sid": provider_sid}, **self._call
             )
         except google_errors.NotFound:
             return
@@ -496,7 +600,7 @@ class FirestoreStore:
             .where(filter=FieldFilter("provider_sid", "==", provider_sid))
             .limit(1)
         )
-        document = next(iter(query.stream()), None)
+        document = next(iter(query.stream(**self._stream)), None)
         if document is None:
             return False
         if not status_moves_forward(document.get("status"), status):
@@ -504,7 +608,7 @@ class FirestoreStore:
         changes: dict[str, Any] = {"status": status}
         if error is not None:
             changes["error"] = error
-        document.reference.update(changes)
+        document.reference.update(changes, **self._call)
         return True
 
     # privacy -----------------------------------------------------------------------------
@@ -512,60 +616,106 @@ class FirestoreStore:
     def forget_participant(self, participant: str) -> dict[str, int]:
         """Delete the participant everywhere: snapshot, profiles, interactions, inbox, outbox.
 
+        Their inbox items become tombstones first (a replayed delivery then finds one where
+        it would be recorded), and so do the MessageSids of their inbound interactions.
         The counts use the SQLite store's table names, so operators see one report shape.
         """
+        by_participant = FieldFilter("participant", "==", participant)
+        inbox = self._tombstone_inbox(self.client.collection(INBOX).where(filter=by_participant))
         snapshot = self._snapshot_ref(participant)
         profiles = [self._profile_ref(event_id, participant) for event_id in self._stored_event_ids()]
-        by_participant = FieldFilter("participant", "==", participant)
-        return {
+        inbound: list[str] = []
+
+        def note_inbound(document: firestore.DocumentSnapshot) -> None:
+            if (document.to_dict() or {}).get("direction") == "in":
+                inbound.append(document.id)
+
+        removed = {
             "user_event_tracking": self._delete_existing([snapshot]),
             "event_participants": self._delete_existing(profiles),
             "interactions": self._delete_matching(
-                self.client.collection_group(INTERACTIONS).where(filter=by_participant)
+                self.client.collection_group(INTERACTIONS).where(filter=by_participant), note_inbound
             ),
-            "inbox": self._delete_matching(self.client.collection(INBOX).where(filter=by_participant)),
+            "inbox": inbox,
             "outbox": self._delete_matching(self.client.collection(OUTBOX).where(filter=by_participant)),
         }
+        self._commit_all((firestore.WriteBatch.set, self._inbox_ref(sid), _tombstone()) for sid in inbound)
+        return removed
+
+    def _tombstone_inbox(self, query: firestore.Query) -> int:
+        """Replace every inbox item a query matches by a tombstone under its key; how many.
+
+        A tombstone has no `participant`, so the query stops matching it: each page is
+        the next one.
+        """
+        replaced = 0
+        while True:
+            documents = list(query.limit(PAGE_SIZE // 2).stream(**self._stream))
+            if not documents:
+                return replaced
+            batch = self.client.batch()
+            for document in documents:
+                key = self._inbox_ref(document.get("message_sid"))
+                batch.set(key, _tombstone())
+                if document.id != key.id:  # an item recorded before items were keyed by hash
+                    batch.delete(document.reference)
+            batch.commit(**self._call)
+            replaced += len(documents)
 
     def _delete_existing(self, references: list[firestore.DocumentReference]) -> int:
         """Delete those of these documents that exist; how many did."""
         if not references:
             return 0
-        existing = [document.reference for document in self.client.get_all(references) if document.exists]
+        existing = [
+            document.reference for document in self.client.get_all(references, **self._stream) if document.exists
+        ]
         self._delete(existing)
         return len(existing)
 
-    def _delete_matching(self, query: firestore.Query) -> int:
-        """Delete every document a query matches, a page at a time; how many there were."""
+    def _delete_matching(
+        self,
+        query: firestore.Query,
+        seen: Callable[[firestore.DocumentSnapshot], None] | None = None,
+    ) -> int:
+        """Delete every document a query matches, a page at a time (each shown to `seen`
+        first); how many there were."""
         removed = 0
         while True:
-            references = [document.reference for document in query.limit(PAGE_SIZE).stream()]
-            if not references:
+            documents = list(query.limit(PAGE_SIZE).stream(**self._stream))
+            if not documents:
                 return removed
-            self._delete(references)
-            removed += len(references)
+            for document in documents:
+                if seen is not None:
+                    seen(document)
+            self._delete(document.reference for document in documents)
+            removed += len(documents)
 
     def _delete(self, references: Iterable[firestore.DocumentReference]) -> None:
+        self._commit_all((firestore.WriteBatch.delete, reference) for reference in references)
+
+    def _commit_all(self, writes: Iterable[tuple]) -> None:
+        """Commit writes (`(WriteBatch method, reference, *arguments)`) in batches of at
+        most `PAGE_SIZE`, the most one commit takes."""
         batch = self.client.batch()
-        for count, reference in enumerate(references, start=1):
-            batch.delete(reference)
+        for count, (method, reference, *arguments) in enumerate(writes, start=1):
+            method(batch, reference, *arguments)
             if count % PAGE_SIZE == 0:
-                batch.commit()
+                batch.commit(**self._call)
                 batch = self.client.batch()
-        batch.commit()
+        batch.commit(**self._call)
 
     def secret(self, name: str) -> str:
         """Create-if-absent, then read: of two processes making it at once, one wins."""
         reference = self.client.collection(SECRETS).document(name)
         try:
-            reference.create({"value": secrets.token_hex(32)})
+            reference.create({"value": secrets.token_hex(32)}, **self._call)
         except google_errors.Conflict:
             pass
-        return reference.get().get("value")
+        return reference.get(**self._call).get("value")
 
     def add_block(self, entry: BlockedNumber) -> bool:
         try:
-            self.client.collection(BLOCKED).document(entry.key).create(entry.model_dump(mode="json"))
+            self.client.collection(BLOCKED).document(entry.key).create(entry.model_dump(mode="json"), **self._call)
         except google_errors.Conflict:
             return False
         return True
@@ -574,13 +724,16 @@ class FirestoreStore:
         return self._delete_existing([self.client.collection(BLOCKED).document(key)]) == 1
 
     def list_blocks(self) -> list[BlockedNumber]:
-        return [BlockedNumber.model_validate(document.to_dict()) for document in self.client.collection(BLOCKED).stream()]
+        return [
+            BlockedNumber.model_validate(document.to_dict())
+            for document in self.client.collection(BLOCKED).stream(**self._stream)
+        ]
 
     # operators' reading ------------------------------------------------------------------
 
     def iter_participants(self) -> Iterator[ParticipantSnapshot]:
         query = self.client.collection(SNAPSHOTS).order_by(DOCUMENT_ID)
-        for document in _pages(query):
+        for document in _pages(query, self._stream):
             yield ParticipantSnapshot.model_validate(document.to_dict())
 
     def iter_profiles(self, event_id: str) -> Iterator[dict]:
@@ -588,7 +741,7 @@ class FirestoreStore:
         case included), the `info` document left out."""
         for stored in self._spellings(event_id):
             query = self._event_collection(stored).order_by(DOCUMENT_ID)
-            for document in _pages(query):
+            for document in _pages(query, self._stream):
                 if document.id != INFO:
                     yield {"participant": document.id, **document.to_dict()}
 
@@ -598,16 +751,16 @@ class FirestoreStore:
             .where(filter=FieldFilter("status", "in", list(statuses)))
             .order_by(DOCUMENT_ID)
         )
-        for document in _pages(query):
+        for document in _pages(query, self._stream):
             yield OutboundReply.model_validate(document.to_dict())
 
     # lifecycle ---------------------------------------------------------------------------
 
     def ping(self) -> None:
-        try:
-            self._snapshot_ref("ping").get(retry=None, timeout=PING_TIMEOUT_SECONDS)
-        except google_errors.GoogleAPIError as exc:
-            raise StoreError(f"Firestore did not answer: {exc}") from exc
+        """One blind write (no read, no transaction), of one small document."""
+        self.client.collection(HEALTH).document("probe").set(
+            {"checked_at": firestore.SERVER_TIMESTAMP}, **self._call
+        )
 
     def close(self) -> None:
         self.client.close()

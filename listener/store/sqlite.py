@@ -5,18 +5,27 @@ Tables mirror the Firestore collections of the brief (`user_event_tracking`, the
 row holding the model as JSON beside the columns that queries need. One message's outcome
 is one `BEGIN IMMEDIATE` transaction guarded by the snapshot's version, so two processes
 on one database file never lose an update.
+
+Every call has a deadline (`STORE_TIMEOUT_SECONDS`): a write waits that long in all for
+this process's other writers and for another process holding SQLite's write lock, then
+raises `StoreUnavailable`, having released everything it took. Deleted rows are
+overwritten (`secure_delete`), and a forget checkpoints the write-ahead log, so a
+forgotten number is not left readable in the database file or its WAL.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from listener.config import DEFAULT_STORE_TIMEOUT_SECONDS
 from listener.models import (
     EventConfig,
     InboundMessage,
@@ -29,8 +38,9 @@ from listener.models import (
     status_moves_forward,
 )
 from listener.operators.privacy import BlockedNumber
-from listener.store.base import StoreError, VersionConflict
-from listener.store.documents import profile_document
+from listener.store.base import StoreError, StoreUnavailable, VersionConflict
+from listener.store.documents import inbox_key, profile_document
+from listener.store.guard import guard_errors
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_event_tracking (
@@ -64,9 +74,14 @@ CREATE TABLE IF NOT EXISTS inbox (
     participant TEXT NOT NULL,
     status TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
+CREATE TABLE IF NOT EXISTS forgotten_messages (
+    sid_hash TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -84,7 +99,41 @@ CREATE TABLE IF NOT EXISTS blocked_numbers (
     key TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS health (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at TEXT NOT NULL
+);
 """
+
+SCHEMA_NAMES = re.compile(r"IF NOT EXISTS (\w+)")
+
+INBOX_COLUMNS_ADDED = {"attempts": "INTEGER NOT NULL DEFAULT 0", "last_error": "TEXT"}
+"""Inbox columns newer than the first schema, added to a database made before them."""
+
+MAX_ERROR_CHARACTERS = 2000
+
+_TRANSIENT_CODES = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_NOMEM,
+    sqlite3.SQLITE_INTERRUPT,
+    sqlite3.SQLITE_PROTOCOL,
+}
+"""Primary result codes of trouble that can pass: locked, busy, disk full, I/O errors."""
+
+
+def _store_error(exc: Exception) -> StoreError | None:
+    """`StoreUnavailable` for a lock or a full or failing disk, `StoreError` for any other
+    SQLite error (a corrupt or unreadable file, a closed connection); None otherwise."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    transient = code is not None and code & 0xFF in _TRANSIENT_CODES
+    if transient or "database is locked" in str(exc):
+        return StoreUnavailable(f"SQLite store: {exc}")
+    return StoreError(f"SQLite store: {exc}")
 
 
 def _event_key(event_id: str) -> str:
@@ -92,18 +141,42 @@ def _event_key(event_id: str) -> str:
     return event_id.casefold()
 
 
+@guard_errors(_store_error)
 class SQLiteStore:
     """`Store` on one SQLite database file (or `:memory:` for a single process)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, timeout: float = DEFAULT_STORE_TIMEOUT_SECONDS) -> None:
         self.path = str(path)
+        self.timeout = timeout
         self._local = threading.local()
         self._memory_conn: sqlite3.Connection | None = None
         self._write_lock = threading.RLock()
-        if self.path == ":memory:":
-            self._memory_conn = self._connect()
-        with self._write_lock:
-            self._conn().executescript(SCHEMA)
+        try:
+            if self.path == ":memory:":
+                self._memory_conn = self._connect()
+            if not self._schema_is_current(self._conn()):
+                self._update_schema()
+        except sqlite3.Error as exc:
+            raise _store_error(exc) from exc
+
+    @staticmethod
+    def _schema_is_current(conn: sqlite3.Connection) -> bool:
+        """Read-only, so a process can start while another holds the write lock."""
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
+        return set(SCHEMA_NAMES.findall(SCHEMA)) <= names and set(INBOX_COLUMNS_ADDED) <= columns
+
+    def _update_schema(self) -> None:
+        """Create what is missing, under the write lock: two processes starting on an old
+        database at once add a column once."""
+        with self._write() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
+            for column, definition in INBOX_COLUMNS_ADDED.items():
+                if column not in columns:
+                    conn.execute(f"ALTER TABLE inbox ADD COLUMN {column} {definition}")
 
     # connections -------------------------------------------------------------------------
 
@@ -114,14 +187,19 @@ class SQLiteStore:
                 raise StoreError(f"cannot open SQLite store {self.path}: folder {parent} does not exist")
         try:
             conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute(f"PRAGMA busy_timeout={self._busy_ms(self.timeout)}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from exc
         return conn
+
+    @staticmethod
+    def _busy_ms(seconds: float) -> int:
+        return max(1, int(seconds * 1000))
 
     def _conn(self) -> sqlite3.Connection:
         if self._memory_conn is not None:
@@ -131,25 +209,75 @@ class SQLiteStore:
             conn = self._local.conn = self._connect()
         return conn
 
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        """Close a connection left in an unknown state; the thread opens a fresh one."""
+        if conn is self._memory_conn:
+            return
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
+
     class _Transaction:
+        """One write: this process's write lock, then SQLite's (`BEGIN IMMEDIATE`), both
+        within the store's deadline, and both released however the write ends."""
+
         def __init__(self, store: SQLiteStore, mode: str) -> None:
             self.store = store
             self.mode = mode
 
         def __enter__(self) -> sqlite3.Connection:
-            self.store._write_lock.acquire()
-            self.conn = self.store._conn()
-            self.conn.execute(f"BEGIN {self.mode}")
+            store = self.store
+            deadline = time.monotonic() + store.timeout
+            if not store._write_lock.acquire(timeout=store.timeout):
+                raise StoreUnavailable(
+                    f"SQLite store {store.path}: this process's other writes held it past {store.timeout:g}s"
+                )
+            try:
+                self.conn = store._conn()
+                left = deadline - time.monotonic()
+                # Waiting for the lock above used part of the deadline: SQLite gets the rest.
+                self.shortened = left < store.timeout - 0.05
+                if self.shortened:
+                    self.conn.execute(f"PRAGMA busy_timeout={store._busy_ms(left)}")
+                self.conn.execute(f"BEGIN {self.mode}")
+            except BaseException:
+                self._restore_busy_timeout()
+                store._write_lock.release()
+                raise
             return self.conn
 
         def __exit__(self, exc_type, exc, tb) -> None:
             try:
                 if exc_type is None:
-                    self.conn.execute("COMMIT")
+                    try:
+                        self.conn.execute("COMMIT")
+                    except BaseException:
+                        self._abandon()
+                        raise
                 else:
-                    self.conn.execute("ROLLBACK")
+                    self._abandon()
             finally:
+                self._restore_busy_timeout()
                 self.store._write_lock.release()
+
+        def _abandon(self) -> None:
+            """Roll back; a connection that cannot is closed rather than reused mid-write."""
+            if not self.conn.in_transaction:
+                return
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                self.store._discard(self.conn)
+
+        def _restore_busy_timeout(self) -> None:
+            if getattr(self, "shortened", False):
+                try:
+                    self.conn.execute(f"PRAGMA busy_timeout={self.store._busy_ms(self.store.timeout)}")
+                except sqlite3.Error:
+                    self.store._discard(self.conn)
 
     def _write(self) -> _Transaction:
         return self._Transaction(self, "IMMEDIATE")
@@ -160,15 +288,18 @@ class SQLiteStore:
     # inbox -------------------------------------------------------------------------------
 
     def record_inbound(self, message: InboundMessage) -> bool:
+        """One statement: recorded unless its MessageSid is in the inbox or a tombstone."""
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO inbox (message_sid, participant, status, received_at, data)"
-                " VALUES (?, ?, 'pending', ?, ?)",
+                " SELECT ?, ?, 'pending', ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM forgotten_messages WHERE sid_hash = ?)",
                 (
                     message.message_sid,
                     message.participant,
                     message.received_at.isoformat(),
                     message.model_dump_json(),
+                    inbox_key(message.message_sid),
                 ),
             )
             return cursor.rowcount == 1
@@ -185,6 +316,15 @@ class SQLiteStore:
             (limit,),
         ).fetchall()
         return [InboundMessage.model_validate_json(row[0]) for row in rows]
+
+    def record_failed_attempt(self, message_sid: str, error: str) -> int:
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE inbox SET attempts = attempts + 1, last_error = ?"
+                " WHERE message_sid = ? AND status = 'pending' RETURNING attempts",
+                (error[:MAX_ERROR_CHARACTERS], message_sid),
+            ).fetchone()
+            return row[0] if row else 0
 
     # snapshot ----------------------------------------------------------------------------
 
@@ -456,12 +596,36 @@ class SQLiteStore:
     # privacy -----------------------------------------------------------------------------
 
     def forget_participant(self, participant: str) -> dict[str, int]:
+        """Tombstone their MessageSids, delete their rows, then checkpoint the WAL so the
+        deleted (and, with `secure_delete`, zeroed) pages replace the old ones on disk."""
         removed: dict[str, int] = {}
         with self._write() as conn:
+            sids = {row[0] for row in conn.execute("SELECT message_sid FROM inbox WHERE participant = ?", (participant,))}
+            sids |= {
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM interactions WHERE participant = ? AND json_extract(data, '$.direction') = 'in'",
+                    (participant,),
+                )
+            }
+            conn.executemany(
+                "INSERT OR IGNORE INTO forgotten_messages (sid_hash) VALUES (?)", [(inbox_key(sid),) for sid in sids]
+            )
             for table in ("user_event_tracking", "event_participants", "interactions", "inbox", "outbox"):
                 cursor = conn.execute(f"DELETE FROM {table} WHERE participant = ?", (participant,))
                 removed[table] = cursor.rowcount
+        self._checkpoint()
         return removed
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it to nothing; raise when a
+        reader kept it from finishing within the deadline (the old pages are still there)."""
+        busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StoreUnavailable(
+                f"SQLite store {self.path}: the data was deleted, but a reader kept the write-ahead log"
+                " from being truncated; run the command again"
+            )
 
     def secret(self, name: str) -> str:
         with self._write() as conn:
@@ -523,7 +687,11 @@ class SQLiteStore:
     # lifecycle ---------------------------------------------------------------------------
 
     def ping(self) -> None:
-        self._read().execute("SELECT 1").fetchone()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)",
+                (datetime.now(timezone.utc).isoformat(),),
+            )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
