@@ -117,9 +117,11 @@ class Arrival:
         future.add_done_callback(self._finished)
         return call, future
 
-    def _finished(self, _: asyncio.Future) -> None:
+    def _finished(self, future: asyncio.Future) -> None:
         self._running -= 1
         self._progress_at = asyncio.get_running_loop().time()
+        if not future.cancelled():
+            future.exception()  # seen: a caller that gave up waiting will not look at it
 
     @staticmethod
     async def _wait(call: _Call, future: asyncio.Future[Result]) -> Result:
