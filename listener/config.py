@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Signatures are checked whenever TWILIO_AUTH_TOKEN is set; false turns that off
     # explicitly (refused when ENVIRONMENT is production).
     twilio_validate_signature: bool = Field(default=True, validation_alias="TWILIO_VALIDATE_SIGNATURE")
+    # The connection overrides the webhook URL was configured with in Twilio, the part
+    # after `#` (`rc=3&rp=ct,rt,5xx`): Twilio signs the URL with them.
+    twilio_connection_overrides: str = Field(default="", validation_alias="TWILIO_CONNECTION_OVERRIDES")
     # Hosts media is fetched from with Twilio credentials (comma-separated, `*.` wildcards).
     twilio_media_hosts: str = Field(default="api.twilio.com", validation_alias="TWILIO_MEDIA_HOSTS")
     media_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0, validation_alias="MEDIA_MAX_BYTES")

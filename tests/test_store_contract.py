@@ -8,17 +8,20 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import ROOT, Conversation, make_engine
+from operators_support import everything_stored
 
 from listener.config import Settings
 from listener.models import (
@@ -31,9 +34,9 @@ from listener.models import (
     ParticipantSnapshot,
 )
 from listener.operators.privacy import BlockedNumber
-from listener.store import Store, StoreError, VersionConflict, open_store
-from listener.store.documents import profile_document
-from listener.store.firestore import FirestoreStore
+from listener.store import Store, StoreError, StoreUnavailable, VersionConflict, open_store
+from listener.store.documents import inbox_key, profile_document
+from listener.store.firestore import FirestoreStore, firestore_client
 from listener.store.sqlite import SQLiteStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -154,6 +157,41 @@ def test_one_delivery_recorded_concurrently_is_recorded_once(any_store):
         thread.join()
     assert sorted(results) == [False] * 5 + [True]
     assert any_store.pending_inbound() == [message]
+
+
+def test_a_failed_attempt_is_counted_on_the_inbox_item_for_every_process(any_store):
+    message = inbound("SM-fails")
+    any_store.record_inbound(message)
+    assert any_store.record_failed_attempt("SM-fails", "RuntimeError: boom") == 1
+    other = open_store(store_url(any_store))  # another process's view of the same item
+    try:
+        assert other.record_failed_attempt("SM-fails", "RuntimeError: boom again") == 2
+    finally:
+        other.close()
+    assert any_store.record_failed_attempt("SM-fails", "x" * 100_000) == 3
+    assert any_store.inbound_status("SM-fails") == "pending"
+    assert any_store.pending_inbound() == [message]
+    any_store.commit(outcome_for(None, message))
+    assert any_store.record_failed_attempt("SM-fails", "too late: it is done") == 0
+    assert any_store.record_failed_attempt("SM-never-recorded", "nothing") == 0
+
+
+def test_failed_attempts_counted_at_once_are_all_counted(any_store):
+    any_store.record_inbound(inbound("SM-contended"))
+    start = threading.Barrier(3)
+    counts: list[int] = []
+
+    def fail_twice() -> None:
+        start.wait()
+        for _ in range(2):
+            counts.append(any_store.record_failed_attempt("SM-contended", "flaky"))
+
+    threads = [threading.Thread(target=fail_twice) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counts) == [1, 2, 3, 4, 5, 6]
 
 
 # the atomic commit ------------------------------------------------------------------------
@@ -531,6 +569,23 @@ def test_forgetting_a_participant_removes_them_everywhere_and_no_one_else(any_st
     assert any_store.forget_participant(ALEX) == dict.fromkeys(removed, 0)
 
 
+def test_a_forgotten_participants_deliveries_are_never_recorded_again(any_store):
+    done, waiting = inbound("SM-1"), inbound("SM-2", at=T0 + timedelta(minutes=1))
+    deliver(any_store, done)
+    any_store.record_inbound(waiting)  # arrived, not yet processed, when the operator forgot
+    any_store.forget_participant(ALEX)
+    for message in (done, waiting):
+        assert any_store.record_inbound(message) is False, "a replay must not bring them back"
+        assert any_store.inbound_status(message.message_sid) is None
+    assert any_store.pending_inbound() == []
+    assert any_store.record_failed_attempt("SM-2", "the tombstone is not written to") == 0
+    assert [text for text in everything_stored(any_store) if ALEX.removeprefix("+") in text] == []
+    later = inbound("SM-3", at=T0 + timedelta(days=1))
+    assert any_store.record_inbound(later) is True, "a new message from the number is a new participant"
+    assert any_store.load_participant(ALEX) is None
+    assert any_store.pending_inbound() == [later]
+
+
 def test_a_secret_is_made_once_and_kept(any_store):
     first = any_store.secret("participant-key")
     assert len(first) == 64
@@ -587,7 +642,182 @@ def test_ping_answers(any_store):
     any_store.ping()
 
 
+# storage trouble ---------------------------------------------------------------------------
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(120)
+"""
+TIMEOUT = 0.5
+MARGIN = 3.0
+
+
+def store_calls(store: Store) -> dict[str, Callable[[], object]]:
+    """Every method of the contract, called with ordinary arguments (streams consumed)."""
+    message = inbound("SM-trouble")
+    entry = BlockedNumber(key="p-0123456789abcdef", masked="+155*****01", blocked_at=T0)
+    return {
+        "record_inbound": lambda: store.record_inbound(message),
+        "record_failed_attempt": lambda: store.record_failed_attempt("SM-1", "boom"),
+        "commit": lambda: store.commit(outcome_for(None, message)),
+        "put_event": lambda: store.put_event(EventConfig(event_id="PIER", event_name="Pier")),
+        "delete_event": lambda: store.delete_event(EVENT),
+        "save_transcript": lambda: store.save_transcript("SM-1", "text", None, None),
+        "claim_reply": lambda: store.claim_reply("SM-1-r1", 60, "sender-a"),
+        "update_reply": lambda: store.update_reply("SM-1-r1", "sent", provider_sid="SMp1"),
+        "record_reply_part": lambda: store.record_reply_part("SM-1-r1", 1, "SMp1"),
+        "update_reply_by_provider_sid": lambda: store.update_reply_by_provider_sid("SMp0", "delivered"),
+        "forget_participant": lambda: store.forget_participant(SAM),
+        "secret": lambda: store.secret("another-secret"),
+        "add_block": lambda: store.add_block(entry),
+        "remove_block": lambda: store.remove_block("p-fedcba9876543210"),
+        "ping": store.ping,
+        "inbound_status": lambda: store.inbound_status("SM-1"),
+        "pending_inbound": store.pending_inbound,
+        "load_participant": lambda: store.load_participant(ALEX),
+        "get_event": lambda: store.get_event(EVENT),
+        "list_events": store.list_events,
+        "get_profile": lambda: store.get_profile(EVENT, ALEX),
+        "iter_interactions": lambda: list(store.iter_interactions(EVENT)),
+        "pending_replies": store.pending_replies,
+        "get_reply": lambda: store.get_reply("SM-1-r1"),
+        "list_blocks": store.list_blocks,
+        "iter_participants": lambda: list(store.iter_participants()),
+        "iter_profiles": lambda: list(store.iter_profiles(EVENT)),
+        "iter_replies": lambda: list(store.iter_replies(["pending"])),
+    }
+
+
+WRITES = {
+    "record_inbound", "record_failed_attempt", "commit", "put_event", "delete_event", "save_transcript",
+    "claim_reply", "update_reply", "record_reply_part", "update_reply_by_provider_sid", "forget_participant",
+    "secret", "add_block", "remove_block", "ping",
+}
+
+
+def test_the_calls_tried_are_the_whole_contract(store):
+    contract = {name for name in dir(Store) if not name.startswith("_")} - {"close"}
+    assert set(store_calls(store)) == contract
+    assert WRITES < contract
+
+
+@pytest.fixture
+def held_sqlite(store) -> Iterator[SQLiteStore]:
+    """The SQLite store with a short deadline while another process holds its write lock."""
+    deliver(store, inbound("SM-1"))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, store.path], stdout=subprocess.PIPE, text=True)
+    short = SQLiteStore(store.path, timeout=TIMEOUT)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield short
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        short.close()
+
+
+@pytest.fixture
+def unanswering_firestore(monkeypatch) -> Iterator[FirestoreStore]:
+    """A Firestore store with a short deadline whose server accepts connections and then
+    never answers (a listening socket nobody reads), as a paused or wedged Firestore."""
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(64)
+    host = "127.0.0.1:%d" % black_hole.getsockname()[1]
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", host)
+    store = FirestoreStore(firestore_client("listener-unanswering", Settings(FIRESTORE_EMULATOR_HOST=host)),
+                           timeout=TIMEOUT)
+    try:
+        yield store
+    finally:
+        store.close()
+        black_hole.close()
+
+
+def _fails_within_the_deadline(call: Callable[[], object]) -> StoreError:
+    started = time.monotonic()
+    with pytest.raises(StoreError) as raised:
+        call()
+    elapsed = time.monotonic() - started
+    assert elapsed < TIMEOUT + MARGIN, f"failed after {elapsed:.1f}s, past the store's deadline"
+    return raised.value
+
+
+def test_sqlite_writes_fail_within_the_deadline_while_another_process_holds_the_lock(held_sqlite):
+    calls = store_calls(held_sqlite)
+    for name in sorted(WRITES):
+        error = _fails_within_the_deadline(calls[name])
+        assert isinstance(error, StoreUnavailable), f"{name}: {error!r}"
+    # Reading needs no lock: the store still answers reads.
+    assert held_sqlite.inbound_status("SM-1") == "done"
+    assert [i.id for i in held_sqlite.iter_interactions(EVENT)] == ["SM-1"]
+
+
+def test_sqlite_takes_writes_at_once_when_the_other_process_lets_go(store):
+    """A failed write releases what it took: the next one is not held up by it."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, store.path], stdout=subprocess.PIPE, text=True)
+    short = SQLiteStore(store.path, timeout=TIMEOUT)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for sid in ("SM-a", "SM-b"):
+            with pytest.raises(StoreUnavailable):
+                short.record_inbound(inbound(sid))
+        holder.kill()
+        holder.wait(timeout=10)
+        recorded: list[bool] = []
+        writer = threading.Thread(target=lambda: recorded.append(short.record_inbound(inbound("SM-a"))), daemon=True)
+        started = time.monotonic()
+        writer.start()
+        writer.join(timeout=10)
+        assert recorded == [True], "the write after the lock was released never finished"
+        assert time.monotonic() - started < 1.0
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        short.close()
+
+
+def test_every_firestore_call_fails_within_the_deadline_when_firestore_does_not_answer(unanswering_firestore):
+    for name, call in store_calls(unanswering_firestore).items():
+        error = _fails_within_the_deadline(call)
+        assert isinstance(error, StoreUnavailable), f"{name}: {error!r}"
+
+
+def test_a_database_file_that_is_not_one_is_a_store_error(tmp_path):
+    path = tmp_path / "garbage.db"
+    path.write_bytes(os.urandom(8192))
+    with pytest.raises(StoreError, match="not a database"):
+        SQLiteStore(path)
+
+
 # Firestore's own data ---------------------------------------------------------------------
+
+
+def test_inbox_items_and_tombstones_are_keyed_by_a_hash_of_the_message_sid(firestore_store):
+    message = inbound("SM-keyed")
+    firestore_store.record_inbound(message)
+    inbox = firestore_store.client.collection("inbox")
+    assert inbox.document(inbox_key("SM-keyed")).get().exists
+    assert not inbox.document("SM-keyed").get().exists
+    firestore_store.forget_participant(ALEX)
+    assert inbox.document(inbox_key("SM-keyed")).get().to_dict() == {"status": "forgotten"}
+
+
+def test_an_inbox_item_stored_under_its_raw_message_sid_is_still_processed(firestore_store):
+    """Items recorded before inbox keys were hashed: recovery moves each to its key."""
+    message = inbound("SM-legacy")
+    legacy = firestore_store.client.collection("inbox").document("SM-legacy")
+    legacy.set({**message.model_dump(mode="json"), "status": "pending"})
+    assert firestore_store.pending_inbound() == [message]
+    assert firestore_store.inbound_status("SM-legacy") == "pending"
+    assert not legacy.get().exists
+    assert firestore_store.record_inbound(message) is False, "a retry of it is a duplicate"
+    firestore_store.commit(outcome_for(None, message))
+    assert firestore_store.pending_inbound() == []
+
 
 
 def test_an_info_document_of_the_original_tools_loads(firestore_store):

@@ -65,7 +65,9 @@ class WebService:
             store=runtime.store,
             worker=worker,
             arrival=Arrival(runtime.store, worker.submit, InboxLimits.from_settings(settings)),
-            signature=SignatureCheck(validation_token(settings), settings.public_url),
+            signature=SignatureCheck(
+                validation_token(settings), settings.public_url, settings.twilio_connection_overrides
+            ),
             sender=sender,
             blocklist=Blocklist(runtime.store, ttl=settings.blocklist_cache_seconds),
             owned_runtime=owned_runtime,

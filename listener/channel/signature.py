@@ -10,6 +10,11 @@ in front (Heroku's, a tunnel's) match to this app before they forward anything.
 `X-Forwarded-Host` is never read: routers pass it on as the client wrote it, so a request
 signed for another app of the same Twilio account (same token) could name that app's host
 there and be accepted. A proxy that rewrites `Host` needs `PUBLIC_URL`.
+
+A webhook URL configured with Twilio's connection overrides (`.../message#rc=3&rp=5xx`,
+so that Twilio retries a 503) ends in a fragment that the request never carries, yet
+Twilio signs the URL as configured. So with `TWILIO_CONNECTION_OVERRIDES` set, a
+signature over the URL with that fragment is accepted as well as one over the URL alone.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ def signed_url(request: Request, public_url: str | None) -> str:
 class SignatureCheck:
     """Validates requests when a token is configured; lets everything through otherwise."""
 
-    def __init__(self, auth_token: str | None, public_url: str | None) -> None:
+    def __init__(self, auth_token: str | None, public_url: str | None, connection_overrides: str = "") -> None:
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._public_url = public_url
+        self._fragment = connection_overrides.strip().lstrip("#")
 
     @property
     def enabled(self) -> bool:
@@ -48,4 +54,6 @@ class SignatureCheck:
         if not signature:
             return False
         algorithm = get_signature_algorithm(request.headers.get(SETTINGS_HEADER))
-        return self._validator.validate(signed_url(request, self._public_url), form, signature, algorithm)
+        url = signed_url(request, self._public_url)
+        urls = [url, f"{url}#{self._fragment}"] if self._fragment else [url]
+        return any(self._validator.validate(candidate, form, signature, algorithm) for candidate in urls)
