@@ -18,7 +18,13 @@ from collections.abc import Iterator
 
 import pytest
 from operators_support import everything_stored, listener_process, store_url
-from webhook_support import AppServer, fake_twilio, make_settings, message_form, wait_for  # noqa: F401
+from webhook_support import (  # noqa: F401
+    AppServer,
+    fake_twilio,
+    make_settings,
+    message_form,
+    wait_for,
+)
 
 from listener.channel import create_app
 from listener.store import Store, open_store

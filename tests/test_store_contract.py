@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import ROOT, Conversation, make_engine
 from operators_support import everything_stored
+from sqlite_lock import write_lock_held
 
 from listener.config import Settings
 from listener.models import (
@@ -34,7 +35,13 @@ from listener.models import (
     ParticipantSnapshot,
 )
 from listener.operators.privacy import BlockedNumber
-from listener.store import Store, StoreError, StoreUnavailable, VersionConflict, open_store
+from listener.store import (
+    Store,
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+    open_store,
+)
 from listener.store.documents import inbox_key, profile_document
 from listener.store.firestore import FirestoreStore, firestore_client
 from listener.store.sqlite import SQLiteStore
@@ -644,13 +651,6 @@ def test_ping_answers(any_store):
 
 # storage trouble ---------------------------------------------------------------------------
 
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-time.sleep(120)
-"""
 TIMEOUT = 0.5
 MARGIN = 3.0
 
@@ -708,14 +708,11 @@ def test_the_calls_tried_are_the_whole_contract(store):
 def held_sqlite(store) -> Iterator[SQLiteStore]:
     """The SQLite store with a short deadline while another process holds its write lock."""
     deliver(store, inbound("SM-1"))
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, store.path], stdout=subprocess.PIPE, text=True)
     short = SQLiteStore(store.path, timeout=TIMEOUT)
     try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield short
+        with write_lock_held(store.path):
+            yield short
     finally:
-        holder.kill()
-        holder.wait(timeout=10)
         short.close()
 
 
@@ -726,7 +723,7 @@ def unanswering_firestore(monkeypatch) -> Iterator[FirestoreStore]:
     black_hole = socket.socket()
     black_hole.bind(("127.0.0.1", 0))
     black_hole.listen(64)
-    host = "127.0.0.1:%d" % black_hole.getsockname()[1]
+    host = f"127.0.0.1:{black_hole.getsockname()[1]}"
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", host)
     store = FirestoreStore(firestore_client("listener-unanswering", Settings(FIRESTORE_EMULATOR_HOST=host)),
                            timeout=TIMEOUT)
@@ -758,25 +755,22 @@ def test_sqlite_writes_fail_within_the_deadline_while_another_process_holds_the_
 
 def test_sqlite_takes_writes_at_once_when_the_other_process_lets_go(store):
     """A failed write releases what it took: the next one is not held up by it."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, store.path], stdout=subprocess.PIPE, text=True)
     short = SQLiteStore(store.path, timeout=TIMEOUT)
     try:
-        assert holder.stdout.readline().strip() == "locked"
-        for sid in ("SM-a", "SM-b"):
-            with pytest.raises(StoreUnavailable):
-                short.record_inbound(inbound(sid))
-        holder.kill()
-        holder.wait(timeout=10)
-        recorded: list[bool] = []
-        writer = threading.Thread(target=lambda: recorded.append(short.record_inbound(inbound("SM-a"))), daemon=True)
-        started = time.monotonic()
-        writer.start()
-        writer.join(timeout=10)
-        assert recorded == [True], "the write after the lock was released never finished"
-        assert time.monotonic() - started < 1.0
+        with write_lock_held(store.path) as holder:
+            for sid in ("SM-a", "SM-b"):
+                with pytest.raises(StoreUnavailable):
+                    short.record_inbound(inbound(sid))
+            holder.kill()
+            holder.wait(timeout=10)
+            recorded: list[bool] = []
+            writer = threading.Thread(target=lambda: recorded.append(short.record_inbound(inbound("SM-a"))), daemon=True)
+            started = time.monotonic()
+            writer.start()
+            writer.join(timeout=10)
+            assert recorded == [True], "the write after the lock was released never finished"
+            assert time.monotonic() - started < 1.0
     finally:
-        holder.kill()
-        holder.wait(timeout=10)
         short.close()
 
 

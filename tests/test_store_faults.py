@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,6 +29,7 @@ import pytest
 from firestore_fixtures import find_launcher, start_emulator, stop, unavailable
 from harness import fixture_events
 from reliability_support import ServerProcess, free_port, server_env
+from sqlite_lock import write_lock_held
 from webhook_support import (  # noqa: F401
     PUBLIC_URL,
     AppServer,
@@ -47,32 +47,8 @@ from listener.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = [f"+1555000{n:04d}" for n in range(7100, 7104)]
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-"""
-
-
 def sid(n: int) -> str:
     return f"SM{n:032d}"
-
-
-@contextmanager
-def write_lock_held(db: Path, seconds: float = 120.0) -> Iterator[subprocess.Popen]:
-    """Another process takes SQLite's write lock on `db` and keeps it until the block ends
-    (it is killed then: the lock goes with the process, as with a crashed writer)."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield holder
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
 
 
 def post(url: str, form: dict[str, str], timeout: float = 30.0) -> tuple[int, float, str]:

@@ -5,7 +5,14 @@ URL as configured, so the app must know it (`TWILIO_CONNECTION_OVERRIDES`) to ch
 from __future__ import annotations
 
 import pytest
-from webhook_support import db_path, fake_twilio, message_form, signature, start_app, wait_for  # noqa: F401
+from webhook_support import (  # noqa: F401
+    db_path,
+    fake_twilio,
+    message_form,
+    signature,
+    start_app,
+    wait_for,
+)
 
 OVERRIDES = "rc=3&rp=ct,rt,5xx"
 PARTICIPANT = "+15550006161"
