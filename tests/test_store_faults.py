@@ -42,7 +42,7 @@ from webhook_support import (  # noqa: F401
     wait_for,
 )
 
-from listener.channel import create_app
+from listener.channel.app import create_app
 from listener.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
