@@ -9,6 +9,7 @@ import json
 import multiprocessing
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -785,6 +786,26 @@ def test_a_database_file_that_is_not_one_is_a_store_error(tmp_path):
     path.write_bytes(os.urandom(8192))
     with pytest.raises(StoreError, match="not a database"):
         SQLiteStore(path)
+
+
+def test_a_database_made_before_failed_attempts_were_counted_gets_their_columns(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE inbox (message_sid TEXT PRIMARY KEY, participant TEXT NOT NULL, status TEXT NOT NULL,"
+        " received_at TEXT NOT NULL, data TEXT NOT NULL)"
+    )
+    message = inbound("SM-old")
+    old.execute("INSERT INTO inbox VALUES (?, ?, 'pending', ?, ?)",
+                (message.message_sid, message.participant, message.received_at.isoformat(), message.model_dump_json()))
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.pending_inbound() == [message]
+        assert store.record_failed_attempt("SM-old", "boom") == 1
+    finally:
+        store.close()
 
 
 # Firestore's own data ---------------------------------------------------------------------

@@ -55,7 +55,6 @@ def check_store(settings: Settings, timeout: float, event_id: str | None = None)
 def _check_open_store(store: Store, settings: Settings, timeout: float, event_id: str | None) -> list[Finding]:
     where = f"STORE_URL {settings.store_url}"
     try:
-        within(timeout, store.ping)
         events = within(timeout, store.list_events)
     except Exception as exc:
         return [
@@ -99,9 +98,14 @@ def _queries(store: Store, settings: Settings, timeout: float) -> Finding:
     for name, query in QUERIES.items():
         try:
             within(timeout, partial(query, store))
-        except google_errors.FailedPrecondition as exc:
+        except StoreError as exc:
+            refusal = exc.__cause__
+            if not isinstance(refusal, google_errors.FailedPrecondition):
+                return Finding.blocker(
+                    "store.indexes", f"the query for {name} failed: {_describe(exc)}", _store_advice(settings)
+                )
             return Finding.blocker(
-                "store.indexes", f"Firestore refused the query for {name}: {exc.message}", INDEX_ADVICE
+                "store.indexes", f"Firestore refused the query for {name}: {refusal.message}", INDEX_ADVICE
             )
         except Exception as exc:
             return Finding.blocker(
