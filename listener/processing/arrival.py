@@ -42,7 +42,7 @@ class InboxLimits:
     """How long the webhook waits on the store, and how many of its calls run at once."""
 
     timeout_seconds: float = 5.0
-    threads: int = 16
+    threads: int = 8
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxLimits:
