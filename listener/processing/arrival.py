@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -57,18 +59,52 @@ class _Gate:
     users: int = 0
 
 
+class _Progress:
+    """How many store calls are under way (queued ones included) and when one last moved,
+    kept by the calling threads themselves: an event loop that is slow to run callbacks
+    must not look like a stuck store."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._running = 0
+        self._moved_at = time.monotonic()
+
+    def enter(self) -> None:
+        """Count a call in, or refuse it when every thread is taken and none has finished a
+        call for `STUCK_AFTER_SECONDS`."""
+        with self._lock:
+            now = time.monotonic()
+            if self._running < self.threads:
+                self._moved_at = now
+            elif now - self._moved_at > STUCK_AFTER_SECONDS:
+                raise StoreUnavailable(
+                    f"all {self.threads} inbox threads have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
+                )
+            self._running += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._running -= 1
+            self._moved_at = time.monotonic()
+
+
 class _Call:
     """One store call for a request; skipped when the request gave up before it started."""
 
-    def __init__(self, function: Callable[..., Result], args: tuple[object, ...]) -> None:
+    def __init__(self, function: Callable[..., Result], args: tuple[object, ...], progress: _Progress) -> None:
         self.function = function
         self.args = args
+        self.progress = progress
         self.abandoned = False
 
     def __call__(self) -> Result:
-        if self.abandoned:
-            raise StoreUnavailable("the request gave up on this store call before it started")
-        return self.function(*self.args)
+        try:
+            if self.abandoned:
+                raise StoreUnavailable("the request gave up on this store call before it started")
+            return self.function(*self.args)
+        finally:
+            self.progress.leave()
 
 
 class Arrival:
@@ -82,8 +118,7 @@ class Arrival:
         self.limits = limits or InboxLimits()
         self._gates: dict[str, _Gate] = {}
         self._threads = ThreadPoolExecutor(self.limits.threads, thread_name_prefix="inbox")
-        self._running = 0  # calls started and not finished, queued ones included
-        self._progress_at = 0.0  # when a call last finished, or started on a free thread
+        self._progress = _Progress(self.limits.threads)
 
     @asynccontextmanager
     async def within_deadline(self) -> AsyncIterator[None]:
@@ -103,23 +138,20 @@ class Arrival:
         return await self._wait(call, future)
 
     def _start(self, function: Callable[..., Result], *args: object) -> tuple[_Call, asyncio.Future[Result]]:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if self._running < self.limits.threads:
-            self._progress_at = now
-        elif now - self._progress_at > STUCK_AFTER_SECONDS:
-            raise StoreUnavailable(
-                f"all {self.limits.threads} inbox threads have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
+        self._progress.enter()
+        call = _Call(function, args, self._progress)
+        try:
+            future = asyncio.get_running_loop().run_in_executor(
+                self._threads, contextvars.copy_context().run, call
             )
-        call = _Call(function, args)
-        future = loop.run_in_executor(self._threads, contextvars.copy_context().run, call)
-        self._running += 1
-        future.add_done_callback(self._finished)
+        except BaseException:
+            self._progress.leave()
+            raise
+        future.add_done_callback(self._seen)
         return call, future
 
-    def _finished(self, future: asyncio.Future) -> None:
-        self._running -= 1
-        self._progress_at = asyncio.get_running_loop().time()
+    @staticmethod
+    def _seen(future: asyncio.Future) -> None:
         if not future.cancelled():
             future.exception()  # seen: a caller that gave up waiting will not look at it
 
