@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -56,21 +56,27 @@ class InboundMessage(BaseModel):
 
 
 class ExtractionSettings(BaseModel):
-    """Which profile questions an event asks (the original `extraction_settings` map).
-
-    Name is asked unless an event turns it off; the others only when an event turns them
-    on. A question added to the flow reads its own `<field>_extraction` key, default off.
-    """
+    """Which profile questions an event asks (the original `extraction_settings` map):
+    `<key>_extraction: true` for each question of the flow it asks. A question the flow
+    asks by default is asked unless the event says `false`."""
 
     model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, bool] = Field(init=False)
 
-    name_extraction: bool = True
-    age_extraction: bool = False
-    gender_extraction: bool = False
-    region_extraction: bool = False
+    @model_validator(mode="before")
+    @classmethod
+    def _switches(cls, value: object) -> object:
+        """Each entry is `<question key>_extraction: true|false`."""
+        if not isinstance(value, dict):
+            return value
+        for key in value:
+            if not str(key).endswith("_extraction"):
+                raise ValueError(f"{key}: write <question key>_extraction: true or false")
+        return {key: switch for key, switch in value.items() if switch is not None}
 
-    def enabled(self, field: str) -> bool:
-        return bool(getattr(self, f"{field}_extraction", False))
+    def enabled(self, key: str, by_default: bool = False) -> bool:
+        value = (self.model_extra or {}).get(f"{key}_extraction")
+        return by_default if value is None else bool(value)
 
 
 class EventConfig(BaseModel):
@@ -106,10 +112,13 @@ class EventConfig(BaseModel):
 
 
 class Answer(BaseModel):
-    """A profile answer: the normalised value beside the participant's own words."""
+    """A profile answer: the normalised value beside the participant's own words.
+    `declined` says the participant preferred not to say (the value is then what the
+    question stores for that, or nothing)."""
 
-    value: str | int | None = None
+    value: str | int | bool | None = None
     raw: str | None = None
+    declined: bool = False
 
 
 class Membership(BaseModel):

@@ -77,7 +77,8 @@ def build_runtime(settings: Settings | None = None, store: Store | None = None) 
             client, settings.openai_model, services.events, in_flight=in_flight, deadline_seconds=deadline
         ),
         reader=OpenAIReader(
-            client, settings.openai_model, rules=services.extractor, in_flight=in_flight, deadline_seconds=deadline
+            client, settings.openai_model, rules=services.extractor, in_flight=in_flight, deadline_seconds=deadline,
+            questions=flow.spec.questions,
         ),
         model_client=client,
     )

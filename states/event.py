@@ -77,11 +77,19 @@ def current_event_exists(turn: Turn) -> bool:
     return turn.event is not None
 
 
+GONE = "gone_event"
+
+
+@template_value(GONE)
+def _gone_event(turn: Turn) -> str:
+    return turn.memo.get(GONE, "")
+
+
 def forget_missing_event(turn: Turn) -> None:
     """The current event was deleted: say so; the event-ID question follows."""
-    gone = turn.snapshot.current_event_id
+    turn.memo[GONE] = turn.snapshot.current_event_id
     turn.snapshot.current_event_id = None
-    turn.say("event_gone", gone_event=gone)
+    turn.say("event_gone")
 
 
 # change event <ID> ------------------------------------------------------------------------
@@ -113,7 +121,13 @@ def say_change_target_unknown(turn: Turn) -> None:
     elif event is not None and event.closed:
         turn.say("event_closed")
     else:
-        turn.say("change_event_unknown", attempt=turn.argument[:40])
+        turn.say("change_event_unknown")
+
+
+@template_value("attempt")
+def _attempt(turn: Turn) -> str:
+    """What the participant tried as an event ID (`change event <attempt>`), cut short."""
+    return turn.argument[:40]
 
 
 def hold_change(turn: Turn) -> None:

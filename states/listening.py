@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from listener.conversation.responding import enforce_brevity
 from listener.conversation.turn import Turn
-from listener.conversation.values import participant_name
 from listener.models import ComposeRequest
+from states.profile import given_name
 
 
 def over_limit(turn: Turn) -> bool:
@@ -40,7 +40,7 @@ def acknowledge(turn: Turn) -> None:
         compose = ComposeRequest(
             event_id=event.event_id,
             text=turn.text,
-            name=participant_name(turn),
+            name=given_name(turn),
             count=membership.messages if membership else 0,
         )
     turn.say_text(enforce_brevity(turn.render("acknowledgement")), compose=compose)

@@ -1,51 +1,61 @@
 """Profile questions: what to ask next, reading answers, welcome, name changes, finishing.
 
-A question state names its field (`ask:`) and its parser (`answer:`); the functions here
-work for any field, so a new question is a state in the graph plus, for a new kind of
-answer, one parser below.
+The questions are declared in the graph (`questions:`); each question state names its
+question (`ask:`) and the reader (`answer:`, `read_answer` here reads any declared type).
+A new question is a YAML entry; a new kind of answer is one more type in
+`listener.conversation.questions` and its reader.
 """
 
 from __future__ import annotations
 
-from listener.conversation.extraction import ANONYMOUS, Extraction
+from listener.conversation.extraction import Extraction
+from listener.conversation.questions import Question
 from listener.conversation.turn import Turn
-from listener.conversation.values import participant_name
+from listener.conversation.values import answer_value
 from listener.models import Answer
 
-# parsers named by question states (`answer:`) --------------------------------------------
+NAME = "name"
+"""The question `change name` and the welcome's greeting are about."""
 
 
-def parse_name(turn: Turn) -> Extraction:
-    found = turn.services.extractor.name(turn.text)
-    return Extraction.found(ANONYMOUS) if found.status == "declined" else found
+def _question(turn: Turn, key: str) -> Question:
+    return turn.flow.graph.questions[key]
 
 
-def parse_age(turn: Turn) -> Extraction:
-    return turn.services.extractor.age(turn.text)
+def given_name(turn: Turn) -> str:
+    """The name to greet the participant by: '' when they gave none or stay anonymous."""
+    return answer_value(turn, NAME, declined=False)
 
 
-def parse_gender(turn: Turn) -> Extraction:
-    return turn.services.extractor.gender(turn.text)
+# the reader named by question states (`answer:`) --------------------------------------------
 
 
-def parse_region(turn: Turn) -> Extraction:
-    return turn.services.extractor.region(turn.text)
+def read_answer(turn: Turn) -> Extraction:
+    """The answer to the question the participant was asked, read by its type."""
+    return turn.services.extractor.answer(_question(turn, turn.arrival.ask), turn.text)
 
 
 # routing ------------------------------------------------------------------------------------
 
 
-def still_to_ask(turn: Turn, field: str) -> bool:
+def still_to_ask(turn: Turn, key: str) -> bool:
     """The event asks this question and the participant has not answered it there."""
     event, membership = turn.event, turn.membership
     if event is None or membership is None or membership.completed:
         return False
-    return event.extraction_settings.enabled(field) and field not in membership.answers
+    asked = event.extraction_settings.enabled(key, _question(turn, key).asked_by_default)
+    return asked and key not in membership.answers
 
 
 def welcomed(turn: Turn) -> bool:
     membership = turn.membership
     return membership is not None and membership.welcomed
+
+
+def completed(turn: Turn) -> bool:
+    """The participant said `finish` in this event (a welcome would come after the goodbye)."""
+    membership = turn.membership
+    return membership is not None and membership.completed
 
 
 def welcome(turn: Turn) -> None:
@@ -55,7 +65,7 @@ def welcome(turn: Turn) -> None:
     membership.welcomed = True
     turn.touch(turn.snapshot.current_event_id)
     text = turn.render("welcome")
-    name = participant_name(turn)
+    name = given_name(turn)
     if name and name not in text:
         text = f"{turn.render('greet_by_name')} {text}"
     turn.say_text(text)
@@ -74,38 +84,40 @@ def understood(turn: Turn) -> bool:
     return _answer(turn).status != "not_found"
 
 
-def _store(turn: Turn, field: str, value: str | int | None, raw: str) -> None:
+def _store(turn: Turn, key: str, found: Extraction, raw: str) -> None:
+    """Keep an answer: its value, or what the question stores for "prefer not to say"."""
     membership = turn.membership
     assert membership is not None, "questions are asked only in a joined event"
-    membership.answers[field] = Answer(value=value, raw=raw)
+    declined = found.status == "declined"
+    value = _question(turn, key).declined if declined else (found.value if found.ok else None)
+    membership.answers[key] = Answer(value=value, raw=raw, declined=declined)
     turn.touch(turn.snapshot.current_event_id)
 
 
 def save_answer(turn: Turn) -> None:
-    found = _answer(turn)
-    _store(turn, turn.arrival.ask, found.value if found.ok else None, turn.text)
+    _store(turn, turn.arrival.ask, _answer(turn), turn.text)
 
 
 def skip_answer(turn: Turn) -> None:
     """Asked enough: keep the last words as they were, with no value, and move on."""
-    _store(turn, turn.arrival.ask, None, turn.text)
+    _store(turn, turn.arrival.ask, Extraction.not_found(), turn.text)
 
 
 # change name <name> ------------------------------------------------------------------------
 
 
 def _new_name(turn: Turn) -> Extraction:
-    return turn.remember("new_name", lambda: turn.services.extractor.name(turn.argument))
+    question = _question(turn, NAME)
+    return turn.remember("new_name", lambda: turn.services.extractor.answer(question, turn.argument))
 
 
 def new_name_given(turn: Turn) -> bool:
-    return bool(turn.argument) and _new_name(turn).status != "not_found"
+    return bool(turn.argument) and NAME in turn.flow.graph.questions and _new_name(turn).status != "not_found"
 
 
 def change_name(turn: Turn) -> None:
-    found = _new_name(turn)
-    _store(turn, "name", found.value if found.ok else ANONYMOUS, turn.argument)
-    turn.say("name_changed", name=participant_name(turn) or ANONYMOUS)
+    _store(turn, NAME, _new_name(turn), turn.argument)
+    turn.say("name_changed")
 
 
 # finish ---------------------------------------------------------------------------------

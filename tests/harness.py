@@ -20,6 +20,7 @@ from listener.ai.rules import RuleExtractor
 from listener.conversation.engine import Engine
 from listener.conversation.events import EventDirectory
 from listener.conversation.flow import Flow
+from listener.conversation.questions import Question
 from listener.conversation.turn import Services
 from listener.models import EventConfig, InboundMessage, Media, OutboundReply, Outcome
 from listener.processing.processing import Processing
@@ -38,6 +39,41 @@ def shipped_flow() -> Flow:
     if _FLOW is None:
         _FLOW = Flow.from_file(ROOT / "transitions.yaml")
     return _FLOW
+
+
+def shipped_questions() -> dict[str, Question]:
+    """The shipped flow's declared questions, by key."""
+    return shipped_flow().graph.questions
+
+
+NOT_UNDERSTOOD = "???"
+"""An answer no question's reader understands, whatever its type."""
+
+EVERY_QUESTION = "ALLQ"
+"""The event that `asking_every_question_event()` makes: it asks every declared question."""
+
+
+def sample_answer(question: Question) -> str:
+    """An answer a participant might give that the question's reader understands."""
+    if question.type == "number":
+        return str(question.min + (question.max - question.min) // 3)
+    if question.type == "choice":
+        return next(iter(question.options))
+    if question.type == "yes_no":
+        return "yes"
+    return {"name": "Alex", "place": "Bristol"}.get(question.shape, "some words of an answer")
+
+
+def asking_every_question_event(flow: Flow | None = None) -> EventConfig:
+    """An event that turns on every question the flow declares (so a question a designer
+    adds is asked in the path and property tests without editing them)."""
+    questions = (flow or shipped_flow()).spec.questions
+    return EventConfig.model_validate({
+        "event_id": EVERY_QUESTION,
+        "event_name": "Every question",
+        "responses": "template",
+        "extraction_settings": {f"{question.key}_extraction": True for question in questions},
+    })
 
 
 def fixture_events() -> dict[str, EventConfig]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_openai import FakeOpenAI
+from harness import shipped_questions
 from openai_support import reader_for
 
 from listener.ai.rules import RuleExtractor
@@ -15,6 +16,7 @@ from listener.conversation.extraction import Extraction
 
 GOLDEN = yaml.safe_load((Path(__file__).parent / "golden" / "extraction.yaml").read_text(encoding="utf-8"))
 CASES = GOLDEN["cases"]
+QUESTIONS = shipped_questions()
 KNOWN = GOLDEN["known_ids"]
 SCHEMAS = {"name": "NameAnswer", "age": "AgeAnswer", "gender": "GenderAnswer", "region": "RegionAnswer",
            "event_id": "PickAnswer"}
@@ -24,7 +26,7 @@ IDS = [f"{case['field']}: {case['text']}" for case in CASES]
 def extract(extractor, case: dict) -> Extraction:
     if case["field"] == "event_id":
         return extractor.event_id(case["text"], KNOWN)
-    return getattr(extractor, case["field"])(case["text"])
+    return extractor.answer(QUESTIONS[case["field"]], case["text"])
 
 
 def check(result: Extraction, expected: dict) -> None:

@@ -7,11 +7,24 @@ import time
 
 import pytest
 from fake_openai import Answer
+from harness import shipped_questions
 from openai_support import fake, reader_for  # noqa: F401
 
 from listener.conversation.extraction import Choice, Extraction
 
-extractor_for = reader_for
+QUESTIONS = shipped_questions()
+
+
+class extractor_for:
+    """The reader, asked the shipped questions by key (`.age(text)`)."""
+
+    def __init__(self, fake, **overrides) -> None:
+        self.reader = reader_for(fake, **overrides)
+
+    def __getattr__(self, name: str):
+        if name in QUESTIONS:
+            return lambda text: self.reader.answer(QUESTIONS[name], text)
+        return getattr(self.reader, name)
 
 
 def test_a_structured_answer_is_parsed_into_the_typed_value(fake):

@@ -14,18 +14,42 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
-from harness import Clock, Conversation, fixture_events, make_engine, shipped_flow
+from harness import (
+    EVERY_QUESTION,
+    NOT_UNDERSTOOD,
+    Clock,
+    Conversation,
+    asking_every_question_event,
+    fixture_events,
+    make_engine,
+    sample_answer,
+    shipped_flow,
+)
 
 from listener.models import Media
 from listener.store.sqlite import SQLiteStore
 
 MAX_DEPTH = 10
-TEXTS = [
-    "CLIMATE24", "TOWNHALL", "QUIET-ROOM", "OLDFAIR", "SHORT-POLL", "nonsense", "Alex", "34", "woman",
-    "Bristol", "prefer not to say", "yes", "no", "1", "help", "stop", "start", "finish",
-    "change name Robin", "change name", "change event TOWNHALL", "change event CLIMATE24",
-    "change event OLDFAIR", "change event NOPE", "an idea about parks",
-]
+
+
+def alphabet() -> list[str]:
+    """What a participant may send, from the graph and the fixture events: every event ID,
+    an unknown one, an answer each declared question understands and one none does, yes and
+    no, an option number, each command (with an event ID, a name or nothing after it when it
+    takes words), and a thought."""
+    flow = shipped_flow()
+    events = sorted({*fixture_events(), EVERY_QUESTION})
+    answers = [sample_answer(question) for question in flow.spec.questions]
+    commands = []
+    for command in flow.spec.inbound.commands:
+        word = command.words[0]
+        commands += [f"{word} {argument}" for argument in ("Robin", "TOWNHALL", "CLIMATE24", "OLDFAIR", "NOPE")] + [word] \
+            if command.argument else [word]
+    return [*events, "nonsense", *dict.fromkeys(answers), NOT_UNDERSTOOD, "prefer not to say", "yes", "no", "1",
+            *commands, "an idea about parks"]
+
+
+TEXTS = alphabet()
 SPECIAL = ["picture", "voice note, untranscribed", "back after 25 hours", "current event deleted"]
 ACTIONS = TEXTS + SPECIAL
 
@@ -41,7 +65,7 @@ class World:
 
 def fresh_world() -> World:
     store = SQLiteStore(":memory:")
-    for event in fixture_events().values():
+    for event in [*fixture_events().values(), asking_every_question_event()]:
         store.put_event(event)
     return World(store=store, now=Clock().now)
 

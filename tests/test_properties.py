@@ -14,7 +14,14 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from harness import Clock, Conversation, fixture_events, make_engine, shipped_flow
+from harness import (
+    Clock,
+    Conversation,
+    fixture_events,
+    make_engine,
+    sample_answer,
+    shipped_flow,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -41,10 +48,7 @@ COMMANDS = [
     "change event TOWNHALL", "change event CLIMATE24", "change event NOPE", "change event QUIET-ROOM",
 ]
 VALID_ANSWER = {
-    "asking_name": "Alex",
-    "asking_age": "40",
-    "asking_gender": "female",
-    "asking_region": "Bristol",
+    **{question.state: sample_answer(question) for question in shipped_flow().spec.questions},
     "confirming_event_change": "no",
     "choosing_event": "1",
 }

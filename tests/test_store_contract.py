@@ -849,7 +849,7 @@ def test_an_info_document_of_the_original_tools_loads(firestore_store):
         event_id="Harbour7", event_name="Harbour Consultation", welcome_message="Welcome!",
         extraction_settings={"age_extraction": True},
     )
-    assert event.extraction_settings.enabled("name") and not event.extraction_settings.enabled("region")
+    assert event.extraction_settings.enabled("name", True) and not event.extraction_settings.enabled("region")
     assert "Harbour7" in [event.event_id for event in firestore_store.list_events()]
 
 

@@ -17,7 +17,9 @@ from functools import cache
 
 from num2words import num2words
 
-from listener.ai.rules import GENDER_WORDS, RuleExtractor, fold, is_instruction
+from listener.ai.rules import RuleExtractor, fold, is_instruction
+from listener.conversation.extraction import Extraction
+from listener.conversation.questions import Question
 from listener.conversation.responding import LINK
 
 NUMBER_LANGUAGES = ("en", "es", "fr", "pt", "de", "it")
@@ -73,16 +75,18 @@ def supports_text(value: str, text: str) -> bool:
     )
 
 
-def supported(kind: str, value: object, text: str, rules: RuleExtractor) -> bool:
-    """Whether `value`, proposed by the model as the answer of `kind`, is in `text`."""
+def supported(question: Question, value: object, text: str, rules: RuleExtractor) -> bool:
+    """Whether `value`, proposed by the model as the answer to `question`, is in `text`."""
     if is_instruction(text) or LINK.search(str(value)):
         return False
-    if kind == "age":
-        return isinstance(value, int) and supports_number(value, text)
-    if kind == "gender":
-        return isinstance(value, str) and supports_choice(value, GENDER_WORDS.get(value, ()), text)
-    if kind == "name":
-        return isinstance(value, str) and rules.validate_name(value, text).ok
-    if kind == "region":
-        return isinstance(value, str) and supports_text(value, text) and rules.region(value).ok
-    return False
+    if question.type == "number":
+        return isinstance(value, int) and not isinstance(value, bool) and supports_number(value, text)
+    if question.type == "choice":
+        return isinstance(value, str) and supports_choice(value, tuple(question.options.get(value, ())), text)
+    if question.type == "yes_no":
+        return isinstance(value, bool) and rules.yes_no(text) == Extraction.found(value)
+    if not isinstance(value, str):
+        return False
+    if question.shape == "name":
+        return rules.validate_name(value, text).ok
+    return supports_text(value, text) and rules.answer(question, value).ok

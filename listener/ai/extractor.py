@@ -30,15 +30,9 @@ from listener.ai.cache import AnswerCache
 from listener.ai.candidates import event_candidates
 from listener.ai.evidence import supported
 from listener.ai.rules import RuleExtractor
-from listener.ai.schemas import (
-    AgeAnswer,
-    GenderAnswer,
-    NameAnswer,
-    PickAnswer,
-    RegionAnswer,
-    YesNoAnswer,
-)
+from listener.ai.schemas import PickAnswer, YesNoAnswer, answer_schema
 from listener.conversation.extraction import Choice, Extraction, ReadingRequest
+from listener.conversation.questions import Question
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +51,11 @@ class OpenAIReader:
         in_flight: asyncio.Semaphore | None = None,
         deadline_seconds: float = 10.0,
         cache: AnswerCache[Extraction] | None = None,
+        questions: Sequence[Question] = (),
     ) -> None:
         self.client = client
         self.model = model
+        self.questions = {question.key: question for question in questions}
         self.rules = rules or RuleExtractor()
         self.in_flight = in_flight or asyncio.Semaphore(256)
         self.deadline_seconds = deadline_seconds
@@ -71,8 +67,9 @@ class OpenAIReader:
             return await self.event_id(request.text, request.options)
         if request.kind == "choice":
             return await self.choice(request.text, request.choices())
-        reader: Callable[[str], Awaitable[Extraction]] = getattr(self, request.kind)
-        return await reader(request.text)
+        if request.kind == "answer":
+            return await self.answer(self.questions[request.options[0]], request.text)
+        return await self.yes_no(request.text)
 
     # the model ---------------------------------------------------------------------------
 
@@ -122,66 +119,32 @@ class OpenAIReader:
         self.cache.put(key, found)
         return found
 
-    def _supported(self, kind: str, value: object, text: str) -> Extraction:
-        """A proposed value kept only where the participant's words carry it; otherwise the
-        answer was not understood and the question is asked again."""
-        if supported(kind, value, text, self.rules):
-            return Extraction.found(value)  # type: ignore[arg-type]
-        log.info("the model proposed a %s the message does not support; asking again", kind)
-        return Extraction.not_found()
+    # declared questions ------------------------------------------------------------------
 
-    # profile fields ----------------------------------------------------------------------
+    async def answer(self, question: Question, text: str) -> Extraction:
+        """The answer to a declared question: the model's value where the rules accept it
+        for the question's type and the participant's words carry it."""
+        schema = answer_schema(question)
 
-    async def name(self, text: str) -> Extraction:
-        def accept(answer: NameAnswer) -> Extraction:
-            if answer.status != "found":
-                return _status(answer.status)
-            checked = self.rules.validate_name((answer.name or "").strip(), text)
-            return self._supported("name", checked.value, text) if checked.ok else Extraction.not_found()
-
-        return await self._read(
-            ("name", text), lambda: self._ask(NameAnswer, prompts.extraction("name"), text), accept,
-            lambda: self.rules.name(text),
-        )
-
-    async def age(self, text: str) -> Extraction:
-        def accept(answer: AgeAnswer) -> Extraction:
-            if answer.status != "found":
-                return _status(answer.status)
-            checked = self.rules.age(str(answer.age)) if answer.age is not None else Extraction.not_found()
-            if not (checked.ok and checked.value == answer.age):
+        def accept(answer: BaseModel) -> Extraction:
+            status = getattr(answer, "status")
+            if status == "declined":
+                return _declined(question)
+            value = getattr(answer, question.key, None)
+            if status != "found" or value is None:
                 return Extraction.not_found()
-            return self._supported("age", answer.age, text)
-
-        return await self._read(
-            ("age", text), lambda: self._ask(AgeAnswer, prompts.extraction("age"), text), accept,
-            lambda: self.rules.age(text),
-        )
-
-    async def gender(self, text: str) -> Extraction:
-        def accept(answer: GenderAnswer) -> Extraction:
-            if answer.status == "declined":
-                # As the rules read a refusal: an answer, "prefer not to say".
-                return self.rules.gender("prefer not to say")
-            if answer.status == "not_found" or not answer.gender:
+            checked = self.rules.answer(question, str(value).strip() if isinstance(value, str) else _words(value))
+            if not (checked.ok and (checked.value == value or isinstance(value, str))):
                 return Extraction.not_found()
-            return self._supported("gender", answer.gender, text)
+            proposed = checked.value if isinstance(value, str) else value
+            if supported(question, proposed, text, self.rules):
+                return Extraction.found(proposed)
+            log.info("the model proposed an answer to %r the message does not support; asking again", question.key)
+            return Extraction.not_found()
 
         return await self._read(
-            ("gender", text), lambda: self._ask(GenderAnswer, prompts.extraction("gender"), text), accept,
-            lambda: self.rules.gender(text),
-        )
-
-    async def region(self, text: str) -> Extraction:
-        def accept(answer: RegionAnswer) -> Extraction:
-            if answer.status != "found":
-                return _status(answer.status)
-            checked = self.rules.region((answer.region or "").strip())
-            return self._supported("region", checked.value, text) if checked.ok else Extraction.not_found()
-
-        return await self._read(
-            ("region", text), lambda: self._ask(RegionAnswer, prompts.extraction("region"), text), accept,
-            lambda: self.rules.region(text),
+            ("answer", question, text), lambda: self._ask(schema, prompts.extraction(question), text), accept,
+            lambda: self.rules.answer(question, text),
         )
 
     # events and confirmations ------------------------------------------------------------
@@ -230,9 +193,11 @@ class OpenAIReader:
         )
 
 
-def _status(status: str) -> Extraction:
-    """A 'not found' or 'declined' answer as it is."""
-    return Extraction.declined() if status == "declined" else Extraction.not_found()
+def _declined(question: Question) -> Extraction:
+    """"Prefer not to say": a choice that offers it as an option takes that option."""
+    if question.type == "choice" and question.declined in question.options:
+        return Extraction.found(question.declined)
+    return Extraction.declined()
 
 
 def _picked(answer: PickAnswer, allowed: dict[str, str]) -> Extraction | None:
@@ -242,3 +207,10 @@ def _picked(answer: PickAnswer, allowed: dict[str, str]) -> Extraction | None:
         return Extraction.not_found()
     chosen = allowed.get((answer.pick or "").strip().casefold())
     return Extraction.found(chosen) if chosen else None
+
+
+def _words(value: object) -> str:
+    """A number or a boolean as the rules read it back ("34", "yes")."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

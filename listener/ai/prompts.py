@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from listener.conversation.extraction import GENDERS, Choice
+from listener.conversation.extraction import Choice
+from listener.conversation.questions import Question
 from listener.models import EventConfig
 
 EXTRACT = (
@@ -21,25 +22,11 @@ EXTRACT = (
     "is null unless the status is 'found'."
 )
 
-FIELDS = {
-    "name": (
-        "The value is the participant's own name as they wrote it, properly capitalised, with no "
-        "title, greeting or other words. Wanting to stay anonymous is 'declined'. Words that are "
-        "not a person's name (a command, a sentence, a place, a thing) are 'not_found'."
-    ),
-    "age": (
-        "The value is the participant's age in whole years, given in digits or in words in any "
-        "language. A birth year, a range or several different numbers are 'not_found'."
-    ),
-    "gender": (
-        "The value is the participant's gender as one of: " + ", ".join(GENDERS) + ". Map their "
-        "words in any language (for example 'woman' is female, 'they/them' is non-binary). "
-        "Preferring not to say is 'declined'."
-    ),
-    "region": (
-        "The value is the place where the participant lives or comes from (a town, city, region "
-        "or country), as they named it, without words such as 'I live in'."
-    ),
+TYPES = {
+    "text": "The value is the participant's answer in their own words, without greetings or words such as 'I live in' or 'my name is'.",
+    "number": "The value is a whole number from {min} to {max}, given in digits or in words in any language; several different numbers, a range or a number outside {min} to {max} are 'not_found'.",
+    "choice": "The value is one of: {options}. Map the participant's words in any language to one of them; words that mean none of them are 'not_found'.",
+    "yes_no": "The value is true when the participant means yes and false when they mean no.",
 }
 
 PICK_EVENT = (
@@ -68,8 +55,16 @@ ACKNOWLEDGE = (
 )
 
 
-def extraction(field: str) -> str:
-    return f"{EXTRACT}\n\n{FIELDS[field]}"
+def extraction(question: Question) -> str:
+    """The instructions for reading the answer to a declared question, from its type and
+    its own description."""
+    rule = TYPES[question.type]
+    if question.type == "number":
+        rule = rule.format(min=question.min, max=question.max)
+    elif question.type == "choice":
+        rule = rule.format(options=", ".join(question.options))
+    described = f" {question.describe}" if question.describe else ""
+    return f"{EXTRACT}\n\n{rule}{described}"
 
 
 def pick_event(candidates: Sequence[str]) -> str:

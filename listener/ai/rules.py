@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from listener.conversation.extraction import Choice, Extraction
+from listener.conversation.questions import Question
 
 WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -274,3 +275,23 @@ class RuleExtractor:
             if name and (folded == name or (len(folded) >= 4 and folded in name) or name in folded):
                 return Extraction.found(option.event_id)
         return Extraction.not_found()
+
+    def answer(self, question: Question, text: str) -> Extraction:
+        """An answer to a declared question, read by its type."""
+        if question.type == "number":
+            found = self.age(text)
+            if found.ok and not question.min <= int(found.value) <= question.max:
+                return Extraction.not_found()
+            return found
+        if question.type == "yes_no":
+            return self.yes_no(text)
+        if question.type == "choice":
+            folded = fold(text)
+            words = set(re.findall(r"[\w/'-]+", folded))
+            for value, synonyms in question.options.items():
+                if fold(value) == folded or any(fold(word) in words or fold(word) == folded for word in (value, *synonyms)):
+                    return Extraction.found(value)
+            return Extraction.declined() if _declines(folded) else Extraction.not_found()
+        if question.shape == "name":
+            return self.name(text)
+        return self.region(text)

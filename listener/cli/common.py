@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from listener.config import Settings
+from listener.conversation.flow import Flow
+from listener.conversation.graph import FlowError
+from listener.conversation.questions import Question
 from listener.runtime import Runtime, build_runtime
 from listener.store import Store, open_store
 
@@ -31,3 +34,11 @@ def opened_store(settings: Settings | None = None) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def flow_questions(settings: Settings | None = None) -> list[Question]:
+    """The questions of the flow `FLOW_FILE` names (exports and event listings follow them)."""
+    try:
+        return Flow.from_file((settings or Settings()).flow_file).spec.questions
+    except FlowError as exc:
+        raise CommandError(str(exc)) from exc

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from listener.cli.common import CommandError, opened_store
+from listener.cli.common import CommandError, flow_questions, opened_store
+from listener.conversation.questions import Question
 from listener.models import EventConfig
 from listener.operators.eventfile import EventFileError, load_event_file
 from listener.store.base import Store
@@ -79,8 +80,9 @@ def list_events(args: argparse.Namespace) -> int:
     if not events:
         print("no events yet: add one with `listener events add FILE`")
         return 0
+    questions = flow_questions()
     for event in events:
-        asks = [field for field in ("name", "age", "gender", "region") if event.extraction_settings.enabled(field)]
+        asks = asked_questions(event, questions)
         status = "closed" if event.closed else "open"
         print(f"{event.event_id}\t{event.display_name}\t{status}\tasks: {', '.join(asks) or 'nothing'}")
     return 0
@@ -89,8 +91,14 @@ def list_events(args: argparse.Namespace) -> int:
 def show_event(args: argparse.Namespace) -> int:
     with opened_store() as store:
         event = existing_event(store, args.event_id)
-    print(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    shown = {**event.model_dump(mode="json"), "asks": asked_questions(event, flow_questions())}
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return 0
+
+
+def asked_questions(event: EventConfig, questions: list[Question]) -> list[str]:
+    """The keys of the flow's questions this event asks, in the flow's order."""
+    return [q.key for q in questions if event.extraction_settings.enabled(q.key, q.asked_by_default)]
 
 
 def close_event(args: argparse.Namespace) -> int:

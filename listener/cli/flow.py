@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from listener.cli.common import CommandError
 from listener.config import Settings
-from listener.conversation.diagram import mermaid
+from listener.conversation.diagram import mermaid, with_diagram
 from listener.conversation.flow import Flow
 
 
@@ -18,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     graph = commands.add_parser("graph", help="print the state diagram")
     graph.add_argument("file", nargs="?", help="graph file (default: FLOW_FILE or transitions.yaml)")
     graph.add_argument("--format", choices=["mermaid"], default="mermaid")
+    graph.add_argument("--write", metavar="MARKDOWN", type=Path,
+                       help="replace the diagram block of this Markdown file (e.g. README.md) instead of printing")
     graph.set_defaults(handler=draw_flow)
 
 
@@ -35,5 +39,16 @@ def check_flow(args: argparse.Namespace) -> int:
 
 
 def draw_flow(args: argparse.Namespace) -> int:
-    print(mermaid(_load(args).graph), end="")
+    diagram = mermaid(_load(args).graph)
+    if args.write is None:
+        print(diagram, end="")
+        return 0
+    try:
+        document = args.write.read_text(encoding="utf-8")
+        args.write.write_text(with_diagram(document, diagram), encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"{args.write}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise CommandError(f"{args.write}: {exc}") from exc
+    print(f"{args.write}: diagram written")
     return 0

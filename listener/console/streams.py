@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TextIO, cast
 
+from listener.conversation.questions import Question
 from listener.models import EventConfig
 from listener.operators.export import ExportRequest, export
 from listener.store.base import Store
@@ -59,7 +60,9 @@ class _ChunkWriter(io.TextIOBase):
         raise Abandoned()
 
 
-def export_body(store: Store, request: ExportRequest, event: EventConfig) -> Iterator[bytes]:
+def export_body(
+    store: Store, request: ExportRequest, event: EventConfig, questions: Sequence[Question] = ()
+) -> Iterator[bytes]:
     """The export's bytes, produced as they are read (Starlette iterates this in a thread)."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
     stop = threading.Event()
@@ -68,7 +71,7 @@ def export_body(store: Store, request: ExportRequest, event: EventConfig) -> Ite
         writer = _ChunkWriter(chunks, stop)
         try:
             # an io.TextIOBase is a text file; typing's TextIO protocol just does not say so
-            export(store, request, event, cast(TextIO, writer))
+            export(store, request, event, cast(TextIO, writer), questions=questions)
             writer.flush()
         except Abandoned:
             return

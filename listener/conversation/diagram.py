@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from listener.conversation.graph import Graph
 
 
@@ -25,3 +27,14 @@ def mermaid(graph: Graph) -> str:
                 guard = ", ".join(route.conditions + [f"not {u}" for u in route.unless]) or "otherwise"
                 lines.append(f"    {name} --> {route.dest}: {guard}")
     return "\n".join(lines) + "\n"
+
+
+DIAGRAM_BLOCK = re.compile(r"(<!-- flow-diagram:start[^\n]*-->\n```mermaid\n).*?(```\n<!-- flow-diagram:end -->)", re.S)
+
+
+def with_diagram(document: str, diagram: str) -> str:
+    """A Markdown document with its generated diagram block (between the
+    `flow-diagram:start` and `flow-diagram:end` markers) replaced by `diagram`."""
+    if not DIAGRAM_BLOCK.search(document):
+        raise ValueError("no <!-- flow-diagram:start --> ... <!-- flow-diagram:end --> block with a mermaid fence")
+    return DIAGRAM_BLOCK.sub(lambda match: match[1] + diagram + match[2], document, count=1)

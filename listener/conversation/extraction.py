@@ -18,8 +18,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-GENDERS = ("female", "male", "non-binary", "other", "prefer not to say")
-ANONYMOUS = "Anonymous"
+from listener.conversation.questions import Question
 
 
 class Extraction(BaseModel):
@@ -55,17 +54,9 @@ class Extractor(Protocol):
     def event_id(self, text: str, known_ids: Sequence[str]) -> Extraction:
         """The known event ID the text mentions (value: the ID as stored)."""
 
-    def name(self, text: str) -> Extraction:
-        """A person's name; declined ("anonymous", "prefer not to say") is its own status."""
-
-    def age(self, text: str) -> Extraction:
-        """A whole number 0-120, in digits or words."""
-
-    def gender(self, text: str) -> Extraction:
-        """One of GENDERS."""
-
-    def region(self, text: str) -> Extraction:
-        """A cleaned place name."""
+    def answer(self, question: Question, text: str) -> Extraction:
+        """The answer to a declared question, valid for its type (a number in its range,
+        one of its options...); declined ("prefer not to say") is its own status."""
 
     def yes_no(self, text: str) -> Extraction:
         """True for yes, False for no."""
@@ -77,7 +68,7 @@ class Extractor(Protocol):
 @dataclass(frozen=True)
 class ReadingRequest:
     """One question the step asked of the participant's words: the extractor method (`kind`),
-    the words, and the options it chose among (known event IDs, offered choices)."""
+    the words, and what it chose among (known event IDs, offered choices, the question's key)."""
 
     kind: str
     text: str
@@ -118,17 +109,9 @@ class PreparedExtractor:
         request = ReadingRequest("event_id", text, tuple(known_ids))
         return self._read(request, lambda: self.offline.event_id(text, known_ids))
 
-    def name(self, text: str) -> Extraction:
-        return self._read(ReadingRequest("name", text), lambda: self.offline.name(text))
-
-    def age(self, text: str) -> Extraction:
-        return self._read(ReadingRequest("age", text), lambda: self.offline.age(text))
-
-    def gender(self, text: str) -> Extraction:
-        return self._read(ReadingRequest("gender", text), lambda: self.offline.gender(text))
-
-    def region(self, text: str) -> Extraction:
-        return self._read(ReadingRequest("region", text), lambda: self.offline.region(text))
+    def answer(self, question: Question, text: str) -> Extraction:
+        request = ReadingRequest("answer", text, (question.key,))
+        return self._read(request, lambda: self.offline.answer(question, text))
 
     def yes_no(self, text: str) -> Extraction:
         return self._read(ReadingRequest("yes_no", text), lambda: self.offline.yes_no(text))

@@ -18,7 +18,7 @@ from transitions import Machine
 
 from listener.conversation.graph import Graph, StateSpec, load_graph
 from listener.conversation.turn import Turn
-from listener.conversation.values import TEMPLATE_VALUES
+from listener.conversation.values import TEMPLATE_VALUES, fill
 from listener.models import EventConfig, ParticipantSnapshot
 
 ROUTE_TRIGGER = "__route__"
@@ -180,10 +180,7 @@ class Flow:
             template = getattr(event, spec.from_event, None) or None
         if template is None:
             template = spec.text if isinstance(spec.text, str) else spec.text[rotation % len(spec.text)]
-        try:
-            return template.format_map(values)
-        except (ValueError, IndexError, AttributeError):
-            return template
+        return fill(template, values)
 
 
 def _argument(original: str, words: str) -> str:

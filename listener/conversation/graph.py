@@ -8,7 +8,9 @@ A designer edits it; this module makes sure a mistake is reported as
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +21,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from listener.conversation.questions import Question
+from listener.conversation.values import known_values, placeholders
 from listener.errors import describe_validation_error, first_validation_problem
 
 CALLBACK_PATTERN = re.compile(r"^(?P<module>[a-z_][a-z0-9_]*)\.(?P<func>[a-z_][a-z0-9_]*)(?:\((?P<args>[^()]*)\))?$")
 ANY_STATE = "*"
+QUESTIONS_GROUP = "questions"
+"""The group of every declared question's state, made by the loader."""
 
 
 class FlowError(Exception):
@@ -91,9 +97,21 @@ class _Callbacks(_Spec):
 
 
 class RouteSpec(_Callbacks):
-    """One way out of a routing state; the first whose guards pass is taken."""
+    """One way out of a routing state; the first whose guards pass is taken.
 
-    dest: str
+    `questions: GUARD` stands for one route per declared question, in their order, to the
+    question's state, guarded by `GUARD(key)` (the loader writes them out).
+    """
+
+    dest: str | None = None
+    questions: str | None = None
+
+    @field_validator("questions")
+    @classmethod
+    def _plain_guard(cls, value: str | None) -> str | None:
+        if value is not None and "(" in value:
+            raise ValueError("name the guard alone (module.function); the loader passes it each question's key")
+        return value
 
 
 class StateSpec(_Spec):
@@ -140,6 +158,20 @@ class FlowSettings(_Spec):
     max_attempts: int = Field(default=3, ge=1)
 
 
+class QuestionStateSpec(_Spec):
+    """What every question's state is made of, besides its question (`questions:`)."""
+
+    answer: str = "profile.read_answer"
+    records: str = "answer"
+    on_enter: list[str] = Field(default_factory=list)
+    on_exit: list[str] = Field(default_factory=list)
+
+    @field_validator("on_enter", "on_exit", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
 class GraphSpec(_Spec):
     """The whole file."""
 
@@ -148,6 +180,8 @@ class GraphSpec(_Spec):
     settings: FlowSettings = Field(default_factory=FlowSettings)
     groups: dict[str, list[str]] = Field(default_factory=dict)
     inbound: InboundSpec
+    questions: list[Question] = Field(default_factory=list)
+    question_state: QuestionStateSpec = Field(default_factory=QuestionStateSpec)
     texts: dict[str, TextSpec]
     states: list[StateSpec] = Field(min_length=1)
     transitions: list[TransitionSpec] = Field(min_length=1)
@@ -227,11 +261,20 @@ class Graph:
         return [name for name in sources if name not in excluded]
 
     def expand_names(self, names: list[str]) -> list[str]:
-        """State names with each group name replaced by the states it lists."""
+        """State names with each group name replaced by the states it lists (a group may
+        list other groups)."""
         expanded: list[str] = []
         for name in names:
-            expanded.extend(self.spec.groups.get(name, [name]))
-        return expanded
+            if name in self.spec.groups:
+                expanded.extend(self.expand_names(self.spec.groups[name]))
+            else:
+                expanded.append(name)
+        return list(dict.fromkeys(expanded))
+
+    @property
+    def questions(self) -> dict[str, Question]:
+        """The declared questions by key."""
+        return {question.key: question for question in self.spec.questions}
 
 
 def load_graph(path: str | Path) -> Graph:
@@ -270,12 +313,82 @@ class _Checker:
         self.source = source
         self.lines = lines
         self.callbacks: dict[str, Callback] = {}
+        self.origins: dict[tuple, tuple] = {}
+        """Where the loader's own states and routes were declared (a question, a route)."""
 
     def fail(self, path: tuple, message: str) -> None:
+        for made in sorted(self.origins, key=len, reverse=True):
+            if path[: len(made)] == made:
+                path = (*self.origins[made], *path[len(made):])
+                break
         where = ".".join(str(part) for part in path)
         raise FlowError(f"{self.source}:{self.lines.line(path)}: {where}: {message}")
 
+    def _write_out_questions(self) -> None:
+        """Each declared question becomes its state (after the routing state that routes to
+        the questions), its two texts, its route, and a member of the `questions` group."""
+        spec = self.spec
+        keys = [question.key for question in spec.questions]
+        for index, key in enumerate(keys):
+            if keys.index(key) != index:
+                self.fail(("questions", index, "key"), f"question {key!r} is declared twice")
+        if QUESTIONS_GROUP in spec.groups:
+            self.fail(("groups", QUESTIONS_GROUP), f"the group {QUESTIONS_GROUP!r} is made from questions: (do not list it)")
+        template = spec.question_state
+        made_states: list[StateSpec] = []
+        for index, question in enumerate(spec.questions):
+            for key, text in ((question.ask_text, question.ask), (question.reask_text, question.reask)):
+                if text is None:
+                    continue
+                if key in spec.texts:
+                    self.fail(("texts", key), f"text {key!r} is the question {question.key!r}'s own: write it under questions:")
+                spec.texts[key] = TextSpec(text=text)
+            made_states.append(StateSpec(
+                name=question.state,
+                description=f"Asked the question {question.key!r}; waits for the answer.",
+                ask=question.key,
+                answer=template.answer,
+                prompt=question.ask_text,
+                reprompt=question.reask_text if question.reask is not None else None,
+                records=template.records,
+                max_attempts=question.attempts,
+                on_enter=list(template.on_enter),
+                on_exit=list(template.on_exit),
+            ))
+        routers = [
+            (state_index, route_index)
+            for state_index, state in enumerate(spec.states)
+            for route_index, route in enumerate(state.routes)
+            if route.questions is not None
+        ]
+        if spec.questions and not routers:
+            self.fail(("questions",), "no routing state routes to the questions: add `- questions: profile.still_to_ask` to its routes")
+        for state_index, route_index in reversed(routers):
+            state = spec.states[state_index]
+            route = state.routes[route_index]
+            for later in range(route_index + 1, len(state.routes)):
+                self.origins[("states", state_index, "routes", later + len(spec.questions) - 1)] = (
+                    "states", state_index, "routes", later)
+            written = [
+                route.model_copy(update={"questions": None, "dest": question.state,
+                                         "conditions": [*route.conditions, f"{route.questions}({question.key})"]})
+                for question in spec.questions
+            ]
+            state.routes[route_index:route_index + 1] = written
+        insert_at = routers[0][0] + 1 if routers else len(spec.states)
+        declared = len(spec.states)
+        spec.states[insert_at:insert_at] = made_states
+        for offset in range(len(made_states)):
+            self.origins[("states", insert_at + offset)] = ("questions", offset)
+        for index in range(insert_at, declared):
+            self.origins[("states", index + len(made_states))] = ("states", index)
+        for state_index, route_index in routers:
+            for offset in range(1, len(spec.questions)):
+                self.origins[("states", state_index, "routes", route_index + offset)] = ("states", state_index, "routes", route_index)
+        spec.groups[QUESTIONS_GROUP] = [question.state for question in spec.questions]
+
     def check(self) -> Graph:
+        self._write_out_questions()
         spec = self.spec
         states: dict[str, StateSpec] = {}
         for index, state in enumerate(spec.states):
@@ -292,12 +405,60 @@ class _Checker:
             if group in states:
                 self.fail(("groups", group), f"group {group!r} has the name of a state")
             for index, name in enumerate(members):
-                if name not in states:
-                    self.fail(("groups", group, index), f"unknown state {name!r}")
+                if name not in states and name not in spec.groups:
+                    self.fail(("groups", group, index), f"unknown state or group {name!r}")
+        self._check_group_cycles()
         self._check_states(states)
         self._check_transitions(graph)
         self._check_paths(graph)
+        self._check_commands_where_answers_are_taken(graph)
+        self._check_placeholders()
         return graph
+
+    def _check_commands_where_answers_are_taken(self, graph: Graph) -> None:
+        """A state that takes answers must take every command that other such states take:
+        left out, `finish` or `help` sent there would be stored as the answer."""
+        answering = [name for name, state in graph.states.items() if state.ask is not None]
+        commands = [command.trigger for command in self.spec.inbound.commands]
+        handled = {name: set() for name in graph.states}
+        sources_of: dict[str, list[str]] = {trigger: [] for trigger in commands}
+        for transition in self.spec.transitions:
+            for name in graph.expand_sources(transition):
+                handled[name].add(transition.trigger)
+            if transition.trigger in sources_of:
+                sources_of[transition.trigger].extend(_as_list(transition.source))
+        expected = {trigger for trigger in commands if any(trigger in handled[name] for name in answering)}
+        for index, state in enumerate(self.spec.states):
+            missing = sorted(expected - handled[state.name]) if state.ask is not None else []
+            if missing:
+                groups = sorted({source for trigger in missing for source in sources_of[trigger] if source in self.spec.groups})
+                hint = f": add it to the group {' or '.join(repr(group) for group in groups)}" if groups else ""
+                self.fail(("states", index, "name"), f"state {state.name!r} takes answers but {', '.join(missing)} would be read as an answer there{hint}")
+
+    def _check_placeholders(self) -> None:
+        """Every `{name}` in a text is a value something fills (a registered value or a
+        question's answer): a typo such as `{nmae}` must not load."""
+        package = importlib.import_module(self.spec.behaviour)
+        for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
+            importlib.import_module(f"{self.spec.behaviour}.{module.name}")
+        known = known_values(question.key for question in self.spec.questions)
+        for key, text in self.spec.texts.items():
+            for variant in _as_list(text.text):
+                for name in placeholders(variant):
+                    if name not in known:
+                        close = difflib.get_close_matches(name, sorted(known), n=1)
+                        hint = f" (did you mean {{{close[0]}}}?)" if close else f" (known: {', '.join(sorted(known))})"
+                        self.fail(("texts", key), f"{{{name}}} is not a value any text can use{hint}")
+
+    def _check_group_cycles(self) -> None:
+        def visit(group: str, path: tuple[str, ...]) -> None:
+            for member in self.spec.groups.get(group, []):
+                if member in path:
+                    self.fail(("groups", group), f"group {group!r} contains itself (through {member!r})")
+                visit(member, (*path, member))
+
+        for group in self.spec.groups:
+            visit(group, (group,))
 
     def _check_texts(self) -> None:
         for key, text in self.spec.texts.items():
@@ -346,6 +507,8 @@ class _Checker:
                 self.fail((*path, "answer"), "a state with an answer parser must say which field it asks")
             for route_index, route in enumerate(state.routes):
                 route_path = (*path, "routes", route_index)
+                if route.dest is None:
+                    self.fail(route_path, "a route needs a dest (or `questions: GUARD`)")
                 if route.dest not in states:
                     self.fail((*route_path, "dest"), f"unknown state {route.dest!r}")
                 if states[route.dest].routing:

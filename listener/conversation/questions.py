@@ -28,7 +28,7 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class _Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(description="the field the answer is stored under; events switch it on with `<key>_extraction`")
     ask: str = Field(description="what the participant is asked")
@@ -67,7 +67,7 @@ class TextQuestion(_Question):
     min_length: int = Field(default=1, ge=1)
     max_length: int = Field(default=80, ge=1, le=1000)
     max_words: int | None = Field(default=None, ge=1)
-    leads: list[str] = Field(default_factory=list, description="introductions stripped before the answer")
+    leads: tuple[str, ...] = Field(default=(), description="introductions stripped before the answer")
 
     @model_validator(mode="after")
     def _lengths(self) -> TextQuestion:
@@ -90,14 +90,17 @@ class NumberQuestion(_Question):
 
 class ChoiceQuestion(_Question):
     type: Literal["choice"]
-    options: dict[str, list[str]] = Field(min_length=2, description="each value with the synonyms people write for it")
+    options: dict[str, tuple[str, ...]] = Field(min_length=2, description="each value with the synonyms people write for it")
 
     @field_validator("options", mode="before")
     @classmethod
     def _synonym_lists(cls, value: object) -> object:
         if isinstance(value, dict):
-            return {key: [] if synonyms is None else synonyms for key, synonyms in value.items()}
+            return {str(key): () if synonyms is None else synonyms for key, synonyms in value.items()}
         return value
+
+    def __hash__(self) -> int:
+        return hash((self.key, tuple((value, synonyms) for value, synonyms in self.options.items())))
 
 
 class YesNoQuestion(_Question):

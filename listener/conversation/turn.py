@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from listener.conversation.values import answer_value
 from listener.models import (
     ComposeRequest,
     EventConfig,
@@ -58,17 +59,21 @@ class Services:
 
 
 class TemplateValues(dict):
-    """Values for `{placeholders}` in texts, computed only when a text asks for them."""
+    """Values for `{placeholders}` in texts, computed only when a text asks for them: a
+    registered value, else the participant's answer to the question of that key."""
 
-    def __init__(self, turn: Turn, extra: dict[str, Any]) -> None:
-        super().__init__(extra)
+    def __init__(self, turn: Turn) -> None:
+        super().__init__()
         self.turn = turn
 
     def __missing__(self, key: str) -> Any:
         provider = self.turn.flow.template_values.get(key)
-        if provider is None:
-            return "{" + key + "}"
-        value = provider(self.turn)
+        if provider is not None:
+            value = provider(self.turn)
+        elif key in self.turn.flow.graph.questions:
+            value = answer_value(self.turn, key)
+        else:
+            raise KeyError(key)
         self[key] = value
         return value
 
@@ -150,12 +155,12 @@ class Turn:
 
     # effects -----------------------------------------------------------------------------
 
-    def say(self, key: str, **values: Any) -> None:
+    def say(self, key: str) -> None:
         """Queue the text the graph calls `key`, filled with this turn's values."""
-        self.say_text(self.render(key, **values))
+        self.say_text(self.render(key))
 
-    def render(self, key: str, **values: Any) -> str:
-        return self.flow.render(key, self.event, TemplateValues(self, values), self.rotation)
+    def render(self, key: str) -> str:
+        return self.flow.render(key, self.event, TemplateValues(self), self.rotation)
 
     @property
     def rotation(self) -> int:

@@ -1,27 +1,57 @@
 """The `{placeholders}` any text in the graph may use, each computed from the turn.
 
-A text asks for a value by name; only the values a text names are computed. Behaviour
-that needs a value of its own passes it to `Turn.say` directly.
+A text asks for a value by name; only the values a text names are computed. Every
+declared question's key is a value too (the participant's answer in the current event).
+Behaviour that needs a value of its own registers it (`template_value`), so the loader
+knows every name a text may use and refuses a text that names another: `{nmae}` never
+reaches a participant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-
-from listener.conversation.extraction import ANONYMOUS
 
 if TYPE_CHECKING:
     from listener.conversation.turn import Turn
 
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-def participant_name(turn: Turn) -> str:
-    """The name the participant gave in the current event, or '' when none or anonymous."""
+
+def placeholders(text: str) -> list[str]:
+    """The `{names}` a text uses."""
+    return PLACEHOLDER.findall(text)
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """The text with each `{name}` replaced by its value; a name without one becomes
+    nothing, never its braces (the loader refuses such names in the graph's texts)."""
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            found = values[match[1]]
+        except KeyError:
+            return ""
+        return "" if found is None else str(found)
+
+    return PLACEHOLDER.sub(value, template)
+
+
+def answer_value(turn: Turn, key: str, *, declined: bool = True) -> str:
+    """The participant's answer to a question in the current event ('' when none). A
+    "prefer not to say" reads as what the question stores for it ("Anonymous"), or as ''
+    when `declined` is False."""
     membership = turn.membership
-    answer = membership.answers.get("name") if membership else None
-    if answer is None or not answer.value or answer.value == ANONYMOUS:
+    answer = membership.answers.get(key) if membership else None
+    if answer is None or answer.value is None or (answer.declined and not declined):
         return ""
     return str(answer.value)
+
+
+def known_values(question_keys: Iterable[str]) -> set[str]:
+    """Every name a text may use with these questions declared."""
+    return set(TEMPLATE_VALUES) | set(question_keys)
 
 
 def _event_field(field: str) -> Callable[[Turn], str]:
@@ -48,7 +78,6 @@ def _commands(turn: Turn) -> str:
 
 
 TEMPLATE_VALUES: dict[str, Callable[[Turn], Any]] = {
-    "name": participant_name,
     "event_id": _event_field("event_id"),
     "event_name": _event_name,
     "event_location": _event_field("event_location"),

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Literal, TextIO
 
 from pydantic import BaseModel
 
+from listener.conversation.questions import Question
 from listener.models import EventConfig, Interaction
 from listener.operators.privacy import KEY_SECRET_NAME, participant_key
 from listener.store.base import Store
@@ -31,7 +32,6 @@ INTERACTION_COLUMNS = (
     "event", "participant", "id", "direction", "kind", "time", "text", "transcript", "media", "state",
 )
 TTTC_FIXED_COLUMNS = ("comment-id", "comment-body", "interview")
-TTTC_ANSWER_COLUMNS = ("age", "gender", "region")
 SAID_WHILE_LISTENING = "contribution"
 """The interaction kind `tttc` keeps: not answers, commands or the bot's replies."""
 
@@ -77,15 +77,17 @@ def interaction_row(interaction: Interaction, event: EventConfig, name: Callable
     }
 
 
-def tttc_columns(event: EventConfig) -> list[str]:
-    """`comment-id`, `comment-body`, `interview`, then age, gender, region and any other
-    question the event asks (its extra `<field>_extraction` settings)."""
-    extra = sorted(
-        key.removesuffix("_extraction")
-        for key, on in (event.extraction_settings.model_extra or {}).items()
-        if key.endswith("_extraction") and on
-    )
-    return [*TTTC_FIXED_COLUMNS, *TTTC_ANSWER_COLUMNS, *(field for field in extra if field not in TTTC_ANSWER_COLUMNS)]
+def interview_key(questions: Sequence[Question]) -> str | None:
+    """The question whose answer names the speaker (Talk to the City's `interview`): the
+    first that reads a person's name."""
+    return next((q.key for q in questions if q.type == "text" and q.shape == "name"), None)
+
+
+def tttc_columns(questions: Sequence[Question]) -> list[str]:
+    """`comment-id`, `comment-body`, `interview`, then each declared question's answer in
+    the flow's order (the name that fills `interview` left out)."""
+    interview = interview_key(questions)
+    return [*TTTC_FIXED_COLUMNS, *(q.key for q in questions if q.key != interview)]
 
 
 def _cell(value: object) -> object:
@@ -106,7 +108,8 @@ def _spreadsheet_cell(value: object) -> object:
 
 
 def _write_interactions(
-    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str]
+    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str],
+    questions: Sequence[Question],
 ) -> Iterator[None]:
     stream = store.iter_interactions(event.event_id, since=request.since, until=request.until)
     if request.format == "jsonl":
@@ -124,10 +127,12 @@ def _write_interactions(
 
 
 def _write_tttc(
-    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str]
+    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str],
+    questions: Sequence[Question],
 ) -> Iterator[None]:
     """One row per participant who said something while listening (in the window)."""
-    columns = tttc_columns(event)
+    columns = tttc_columns(questions)
+    interview = interview_key(questions)
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     for profile in store.iter_profiles(event.event_id):
@@ -141,20 +146,28 @@ def _write_tttc(
         ]
         if not words:
             continue
-        row = {"comment-id": name(participant), "comment-body": "\n".join(words), "interview": profile.get("name")}
+        row = {"comment-id": name(participant), "comment-body": "\n".join(words),
+               "interview": profile.get(interview) if interview else None}
         row.update({column: profile.get(column) for column in columns[len(TTTC_FIXED_COLUMNS):]})
         writer.writerow({key: _cell(value) for key, value in row.items()})
         yield
 
 
 def export(
-    store: Store, request: ExportRequest, event: EventConfig, out: TextIO, progress: Progress | None = None
+    store: Store,
+    request: ExportRequest,
+    event: EventConfig,
+    out: TextIO,
+    progress: Progress | None = None,
+    questions: Sequence[Question] = (),
 ) -> int:
-    """Write the export to `out`; the number of rows written (header not counted)."""
+    """Write the export to `out`; the number of rows written (header not counted).
+    `questions` are the flow's declared questions: their answers are Talk to the City's
+    columns."""
     name = participant_namer(store, request.raw_numbers)
     writer = _write_tttc if request.format == "tttc" else _write_interactions
     rows = 0
-    for rows, _ in enumerate(writer(store, request, event, out, name), start=1):
+    for rows, _ in enumerate(writer(store, request, event, out, name, questions), start=1):
         if progress is not None:
             progress(rows)
     return rows
