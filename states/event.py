@@ -5,7 +5,7 @@ from __future__ import annotations
 from listener.conversation.extraction import Extraction
 from listener.conversation.turn import Turn
 from listener.conversation.values import template_value
-from listener.models import EventConfig, Membership
+from listener.models import Answer, EventConfig, Membership
 
 PENDING_CHANGE = "event_change"
 
@@ -29,10 +29,26 @@ def join(turn: Turn, event: EventConfig) -> None:
     membership = snapshot.events.get(event.event_id)
     first_time = membership is None
     if first_time:
-        snapshot.events[event.event_id] = Membership(joined_at=turn.now, last_active_at=turn.now)
+        snapshot.events[event.event_id] = Membership(
+            joined_at=turn.now, last_active_at=turn.now, answers=_carried_over(turn)
+        )
     snapshot.current_event_id = event.event_id
     turn.touch(event.event_id)
     turn.say("initial" if first_time else "rejoined")
+
+
+def _carried_over(turn: Turn) -> dict[str, Answer]:
+    """The answers a participant gave in their other events to questions that carry over
+    (their name), the most recent first: a new event does not ask them again."""
+    carried: dict[str, Answer] = {}
+    memberships = sorted(turn.snapshot.events.values(), key=lambda membership: membership.last_active_at)
+    for question in turn.flow.spec.questions:
+        if not question.carry_over:
+            continue
+        for membership in memberships:
+            if question.key in membership.answers and membership.answers[question.key].value is not None:
+                carried[question.key] = membership.answers[question.key]
+    return carried
 
 
 # joining from the first message or the event-ID question -------------------------------

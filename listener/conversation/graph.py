@@ -51,6 +51,7 @@ class CommandSpec(_Spec):
     trigger: str
     words: list[str] = Field(min_length=1)
     argument: bool = False
+    listed: bool = Field(default=True, description="shown by {commands} where it works")
 
 
 class SilenceSpec(_Spec):
@@ -416,24 +417,23 @@ class _Checker:
         return graph
 
     def _check_commands_where_answers_are_taken(self, graph: Graph) -> None:
-        """A state that takes answers must take every command that other such states take:
-        left out, `finish` or `help` sent there would be stored as the answer."""
-        answering = [name for name, state in graph.states.items() if state.ask is not None]
+        """A state that takes answers must take every command: left out, `finish` or
+        `help` sent there would be stored as the answer."""
         commands = [command.trigger for command in self.spec.inbound.commands]
-        handled = {name: set() for name in graph.states}
+        handled: dict[str, set[str]] = {name: set() for name in graph.states}
         sources_of: dict[str, list[str]] = {trigger: [] for trigger in commands}
         for transition in self.spec.transitions:
             for name in graph.expand_sources(transition):
                 handled[name].add(transition.trigger)
             if transition.trigger in sources_of:
                 sources_of[transition.trigger].extend(_as_list(transition.source))
-        expected = {trigger for trigger in commands if any(trigger in handled[name] for name in answering)}
         for index, state in enumerate(self.spec.states):
-            missing = sorted(expected - handled[state.name]) if state.ask is not None else []
+            missing = [trigger for trigger in commands if trigger not in handled[state.name]] if state.ask else []
             if missing:
                 groups = sorted({source for trigger in missing for source in sources_of[trigger] if source in self.spec.groups})
-                hint = f": add it to the group {' or '.join(repr(group) for group in groups)}" if groups else ""
-                self.fail(("states", index, "name"), f"state {state.name!r} takes answers but {', '.join(missing)} would be read as an answer there{hint}")
+                hint = (f": add it to the group {' or '.join(repr(group) for group in groups)}" if groups
+                        else f": give {', '.join(missing)} a transition from it")
+                self.fail(("states", index, "name"), f"state {state.name!r} takes answers, but {', '.join(missing)} sent there would be stored as the answer{hint}")
 
     def _check_placeholders(self) -> None:
         """Every `{name}` in a text is a value something fills (a registered value or a

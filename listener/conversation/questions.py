@@ -39,6 +39,7 @@ class _Question(BaseModel):
         default=None, description='what "prefer not to say" is stored as (nothing when unset)'
     )
     describe: str | None = Field(default=None, description="what the answer means, for the model")
+    carry_over: bool = Field(default=False, description="an answer given in one event is kept in the next ones")
 
     @field_validator("key")
     @classmethod

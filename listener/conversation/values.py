@@ -70,8 +70,12 @@ def _event_name(turn: Turn) -> str:
 
 
 def _commands(turn: Turn) -> str:
+    """The commands that work in the participant's state, one a line."""
     lines = []
+    works_here = turn.flow.triggers_by_state[turn.state]
     for command in turn.flow.spec.inbound.commands:
+        if command.trigger not in works_here or not command.listed:
+            continue
         words = command.words[0] + (" …" if command.argument else "")
         lines.append(f"• {words}")
     return "\n".join(lines)
