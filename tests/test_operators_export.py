@@ -9,8 +9,10 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
-from harness import START
+from harness import START, shipped_flow
+from pydantic import TypeAdapter
 
+from listener.conversation.questions import Question
 from listener.models import (
     Answer,
     EventConfig,
@@ -90,7 +92,8 @@ def test_tttc_columns_are_exactly_those_talk_to_the_city_reads(big_store, tmp_pa
     event = big_store.get_event("CLIMATE24")
     out_path = tmp_path / "tttc.csv"
     with out_path.open("w", encoding="utf-8", newline="") as out:
-        export(big_store, ExportRequest(event_id="CLIMATE24", format="tttc"), event, out)
+        export(big_store, ExportRequest(event_id="CLIMATE24", format="tttc"), event, out,
+               questions=shipped_flow().spec.questions)
     with out_path.open(newline="") as written:
         reader = csv.DictReader(written)
         first = next(reader)
@@ -99,6 +102,7 @@ def test_tttc_columns_are_exactly_those_talk_to_the_city_reads(big_store, tmp_pa
     assert first["comment-body"].split("\n") == [f"thought {n} of person 0" for n in range(PER_PARTICIPANT)]
 
 
-def test_tttc_adds_a_column_for_each_extra_question_an_event_asks():
-    event = EventConfig(event_id="E1", extraction_settings={"occupation_extraction": True, "pet_extraction": False})
-    assert tttc_columns(event) == ["comment-id", "comment-body", "interview", "age", "gender", "region", "occupation"]
+def test_tttc_has_a_column_for_each_declared_question_but_the_name_in_interview():
+    occupation = TypeAdapter(Question).validate_python({"key": "occupation", "type": "text", "ask": "Your job?"})
+    questions = [*shipped_flow().spec.questions, occupation]
+    assert tttc_columns(questions) == ["comment-id", "comment-body", "interview", "age", "gender", "region", "occupation"]
