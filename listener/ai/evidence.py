@@ -18,7 +18,12 @@ import re
 from listener.ai.numbers import carries
 from listener.ai.phrases import fold, has_cjk, is_instruction, plain
 from listener.ai.rules import SHIPPED_QUESTIONS, RuleExtractor
-from listener.conversation.questions import ChoiceQuestion, NumberQuestion, Question, TextQuestion
+from listener.conversation.questions import (
+    ChoiceQuestion,
+    NumberQuestion,
+    Question,
+    TextQuestion,
+)
 from listener.conversation.responding import LINK
 
 WORDS = re.compile(r"[\w'/-]+", re.UNICODE)

@@ -31,8 +31,10 @@ CONJUNCTIONS = {"and", "y", "e", "et", "na"}
 # is little more than the number itself.
 ARTICLES = {"un", "une", "uno", "una", "um", "uma", "one"}
 NEGATIVE_WORDS = {"minus", "menos", "moins", "negative", "negativo", "negatif"}
-# Common misspellings and informal forms the generated tables do not have.
-EXTRA_SPELLINGS = {"fourty": 40, "ninty": 90, "a hundred": 100, "hundred": 100, "veinte y uno": 21}
+# Common misspellings and shortened forms ("veintiún años", "treinta y un") the generated
+# tables do not have; each word is also tried in place of the word it stands for.
+MISSPELLINGS = {"forty": "fourty", "ninety": "ninty", "uno": "un", "veintiuno": "veintiun"}
+EXTRA_SPELLINGS = {"a hundred": 100, "hundred": 100}
 
 SWAHILI_UNITS = ("sifuri", "moja", "mbili", "tatu", "nne", "tano", "sita", "saba", "nane", "tisa")
 SWAHILI_TENS = {
@@ -79,6 +81,9 @@ def _variants(spelling: str) -> set[tuple[str, ...]]:
     """A spelling as people type it: also without the conjunction, without a plural 's'."""
     words = plain(spelling).split()
     variants = {" ".join(words), " ".join(word for word in words if word not in CONJUNCTIONS)}
+    variants |= {
+        " ".join(MISSPELLINGS.get(word, word) for word in variant.split()) for variant in variants
+    }
     variants |= {variant.replace("vingts", "vingt").replace("cents", "cent") for variant in variants}
     return {tuple(variant.split()) for variant in variants if variant}
 
@@ -107,7 +112,7 @@ def word_tables() -> tuple[dict[tuple[str, ...], int], dict[tuple[str, ...], int
         hundreds.setdefault(("mia", SWAHILI_UNITS[count]), count * 100)
     hundreds.setdefault(("elfu", "moja"), 1000)
     for spelling, number in EXTRA_SPELLINGS.items():
-        (below if number < 100 else hundreds).setdefault(tuple(plain(spelling).split()), number)
+        hundreds.setdefault(tuple(plain(spelling).split()), number)
     return below, hundreds
 
 

@@ -92,9 +92,8 @@ def plain(text: str) -> str:
     return re.sub(r"[\s\-‐‑–—]+", " ", bare.replace("’", "'")).strip()
 
 
-def after_openers(folded: str) -> int:
-    """Where the answer starts once greetings and fillers are taken away."""
-    position = 0
+def after_openers(folded: str, position: int = 0) -> int:
+    """Where the answer starts once greetings and fillers (from `position` on) are taken away."""
     while position < len(folded):
         match = OPENER.match(folded, position)
         if not match or match.end() == position:

@@ -40,7 +40,6 @@ from listener.conversation.questions import (
     NumberQuestion,
     Question,
     TextQuestion,
-    YesNoQuestion,
 )
 from listener.conversation.responding import LINK
 
@@ -52,23 +51,35 @@ PLAIN_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 # ---- names ---------------------------------------------------------------------------------
 
+def _longest_first(phrases: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted(phrases, key=len, reverse=True))
+
+
 # Said anywhere in the message, these introduce the name ("my friends call me Tommy").
 NAME_INTRODUCTIONS = (
     "my name is", "my name's", "my names", "my full name is", "my first name is", "name is", "name's",
-    "name:", "call me", "me llamo", "mi nombre es", "llámame", "llamame", "me dicen", "je m'appelle",
+    "name:", "call me", "i'm called", "i am called", "im called", "i go by", "i'm known as", "known as", "me llamo", "mi nombre es", "llámame", "llamame", "me dicen", "je m'appelle",
     "je m appelle", "mon nom est", "mon prénom est", "appelle-moi", "appelez-moi", "meu nome é",
     "meu nome e", "me chamo", "me chame de", "pode me chamar de", "jina langu ni", "naitwa", "ninaitwa",
     "niite", "ich heiße", "ich heisse", "mein name ist", "mi chiamo", "我叫", "我的名字是", "我的名字叫",
     "叫我",
 )
-# At the start only: "I'm Tom", but not "sorry I'm late".
+INTRODUCTION = re.compile(
+    "|".join(
+        re.escape(phrase) if has_cjk(phrase) else rf"(?<![\w']){re.escape(phrase)}(?![\w'])"
+        for phrase in _longest_first(NAME_INTRODUCTIONS)
+    )
+)
+# At the start of a sentence only: "I'm Tom", "Sorry I'm late! I'm Anna".
 NAME_LEADS = (
     "i am", "i'm", "im", "it's me", "its me", "it is me", "it's", "its", "it is", "this is", "here is",
     "here's", "yo soy", "soy", "je suis", "c'est moi", "moi c'est", "c'est", "eu sou", "sou o", "sou a",
     "sou", "mimi ni", "ich bin", "sono", "我是",
 )
+NAME_LEADS = _longest_first(NAME_LEADS)
 # Honorifics are not part of the name a participant is greeted by.
 TITLES = ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sr", "sra", "srta", "mme", "mlle", "herr", "frau")
+SENTENCE_BREAK = re.compile(r"(?<=\w\w)\.\s+|[!?]+\s*")
 NAME_ENDS = re.compile(
     r"[,!?;:()/&]|(?<=\w\w)\.| - | (?:and|but|from|y|pero|et|mais|e|mas|na|und|aged?|here|speaking|aquí|aqui|ici|"
     r"hapa|lol|haha|again|thanks|thank you|please|por favor|s'il vous plaît|tafadhali)(?= |$)|"
@@ -82,12 +93,14 @@ NOT_NAME_WORDS = {
     "no", "yes", "ok", "okay", "and", "or", "but", "do", "does", "don't", "dont", "know", "want", "like",
     "here", "there", "years", "year", "old", "age", "name", "event", "thanks", "thank", "hi", "hello",
     "hey", "fine", "good", "sure", "just", "help", "stop", "sorry", "again", "about", "have", "has",
-    "can", "will", "please", "yo", "soy", "vivo", "en", "es", "mi", "tengo", "años", "el", "los", "que",
+    "please", "yo", "soy", "vivo", "en", "es", "mi", "tengo", "años", "el", "los", "que",
     "je", "suis", "habite", "j'habite", "est", "mon", "ma", "et", "ans", "eu", "moro", "em", "meu",
     "minha", "é", "tenho", "anos", "mimi", "ni", "naishi", "ninaishi", "kutoka", "jina", "langu",
     "miaka", "nina", "hola", "bonjour", "olá", "ola", "jambo", "state", "system", "instructions",
     "prompt", "ignore", "set", "female", "male", "woman", "man", "girl", "boy", "non-binary", "nonbinary",
-    "other", "anonymous", "question", "what's", "whats", "who's", "idk",
+    "other", "anonymous", "question", "what's", "whats", "who's", "idk", "late", "new", "back", "ready",
+    "tired", "busy", "excited", "happy", "confused", "lost", "interested", "well", "great", "cool",
+    "lol", "haha", "hahaha", "lmao", "hmm", "umm", "ugh", "wow", "omg", "test", "testing",
 }
 # Lower-case particles inside a name or a place ("Maria de la Cruz", "Rio de Janeiro").
 PARTICLES = {
@@ -103,7 +116,7 @@ ANONYMOUS = re.compile(
 # ---- places --------------------------------------------------------------------------------
 
 PLACE_LEADS = (
-    "i live in", "i live at", "i'm living in", "i am living in", "im living in", "i'm from", "i am from",
+    "currently in", "currently living in", "currently based in", "right now in", "now in", "i've lived in", "i have lived in", "i've been living in", "i have been living in", "i live in", "i live at", "i'm living in", "i am living in", "im living in", "i'm from", "i am from",
     "im from", "i come from", "i'm in", "i am in", "im in", "i'm based in", "i am based in", "im based in",
     "based in", "living in", "live in", "from", "in", "my region is", "my area is", "my town is",
     "my city is", "region:", "the region is", "vivo en", "soy de", "estoy en", "vengo de", "resido en",
@@ -112,16 +125,17 @@ PLACE_LEADS = (
     "moro no", "moro na", "eu moro em", "eu moro no", "eu moro na", "sou de", "sou do", "sou da",
     "eu sou de", "venho de", "vivo em", "ninaishi katika", "ninaishi", "naishi", "ninatoka", "natoka",
     "kutoka", "mimi ni wa", "niko", "nipo", "ich wohne in", "ich komme aus", "ich lebe in", "我住在", "我住",
-    "我來自", "我来自", "我在", "住在", "來自", "来自",
+    "我來自", "我来自", "我在", "住在", "來自", "来自", "à", "en", "em",
 )
+PLACE_LEADS = _longest_first(PLACE_LEADS)
 # "de Sevilla" is a place, "de Souza" may be a name: only these leads say "a place" to the name question.
-PLACE_SIGNS = tuple(lead for lead in PLACE_LEADS if lead not in ("in", "from"))
+PLACE_SIGNS = tuple(lead for lead in PLACE_LEADS if lead not in ("in", "from", "à", "en", "em"))
 PLACE_ENDS = re.compile(
     r"[.!?;()]| (?:but|since|for|because|where|and i|and i'm|and im|and my|pero|porque|desde|hace|"
     r"y tengo|y soy|mais|parce|depuis|et j'ai|et je|mas|há|e tenho|e eu|lakini|tangu|na nina)(?= |$)"
 )
 NOT_PLACE_WORDS = {
-    "i", "i'm", "im", "me", "my", "you", "your", "am", "is", "are", "was", "name", "years", "old", "age",
+    "i", "i'm", "im", "i've", "lived", "live", "me", "my", "you", "your", "am", "is", "are", "was", "name", "years", "old", "age",
     "yo", "soy", "tengo", "me llamo", "je", "suis", "j'ai", "eu", "tenho", "mimi", "jina", "nina", "miaka",
 }
 NOT_PLACES = {
@@ -136,7 +150,7 @@ YES = {
     "yes", "y", "yeah", "yea", "ya", "yah", "yep", "yup", "yess", "yes please", "sure", "ok", "okay", "k",
     "kk", "alright", "all right", "of course", "definitely", "absolutely", "certainly", "correct",
     "right", "true", "affirmative", "sounds good", "go ahead", "please do", "why not", "confirm",
-    "i think so", "guess so", "no problem", "no worries", "sí", "si", "claro", "vale", "dale",
+    "i think so", "guess so", "i guess so", "i guess", "i suppose so", "i suppose", "no problem", "no worries", "sí", "si", "claro", "vale", "dale",
     "por supuesto", "desde luego", "de acuerdo", "correcto", "seguro", "sin problema", "oui", "ouais",
     "ouai", "bien sûr", "bien sur", "d'accord", "dac", "carrément", "volontiers", "exact", "exactement",
     "pas de problème", "sim", "claro que sim", "pode", "com certeza", "certo", "isso", "beleza", "tá bom",
@@ -151,6 +165,7 @@ NO = {
 ONLY_ALONE = {"y", "n", "k", "la", "ya", "right", "true", "exact", "nem", "nan"}
 CJK_YES = ("是的", "是", "好的", "好啊", "好", "對的", "对的", "對", "对", "可以", "要", "沒問題", "没问题", "當然", "当然", "嗯", "行")
 CJK_NO = ("不是", "不要", "不用", "不行", "不對", "不对", "沒有", "没有", "算了", "不", "否")
+CJK_YES_NO = _longest_first(CJK_NO + CJK_YES)
 YES_SIGNS = ("👍", "✅", "👌", "✔", "🆗", "🙆")
 NO_SIGNS = ("👎", "❌", "✖", "🙅", "⛔")
 
@@ -214,15 +229,14 @@ SHIPPED_QUESTIONS: dict[str, Question] = {
 }
 """The four questions `transitions.yaml` ships (name, age, gender, region), as the
 `name`/`age`/`gender`/`region` readers read them until the flow's declarations replace them."""
-CONFIRMATION = YesNoQuestion(key="confirmation", type="yes_no", ask="")
 
 
 # ---- helpers -------------------------------------------------------------------------------
 
 
 def _phrase_at(folded: str, position: int, phrases: Sequence[str]) -> int | None:
-    """Where the longest of `phrases` ends if one starts at `position` as whole words."""
-    for phrase in sorted(phrases, key=len, reverse=True):
+    """Where the first of `phrases` (longest first) ends if one starts at `position` as whole words."""
+    for phrase in phrases:
         if phrase and folded.startswith(phrase, position):
             end = position + len(phrase)
             if end == len(folded) or has_cjk(phrase) or not (folded[end].isalnum() and phrase[-1].isalnum()):
@@ -236,15 +250,12 @@ def _skip_separators(folded: str, position: int) -> int:
     return position
 
 
-def _introduced(folded: str, phrases: Sequence[str]) -> int | None:
-    """Where the words after an introduction said anywhere begin ("… call me Tommy")."""
-    for phrase in sorted(phrases, key=len, reverse=True):
-        pattern = re.escape(phrase) if has_cjk(phrase) else rf"(?<![\w']){re.escape(phrase)}(?![\w'])"
-        match = re.search(pattern, folded)
-        if match:
-            start = _skip_separators(folded, match.end())
-            if start < len(folded):
-                return start
+def _introduced(folded: str) -> int | None:
+    """Where the words after the first introduction begin ("… call me Tommy")."""
+    for match in INTRODUCTION.finditer(folded):
+        start = _skip_separators(folded, match.end())
+        if start < len(folded):
+            return start
     return None
 
 
@@ -268,10 +279,11 @@ def _plain_words(text: str) -> list[str]:
 
 
 def _close(word: str, candidates: Sequence[str]) -> bool:
-    """A typo of one of the candidates (only for words long enough to tell apart)."""
+    """A typo of one of the candidates (only for words long enough to tell apart, and
+    with the right first letter: "gender" is no typo of "agender")."""
     if len(word) < 5:
         return False
-    long_enough = [candidate for candidate in candidates if len(candidate) >= 5]
+    long_enough = [candidate for candidate in candidates if len(candidate) >= 5 and candidate[0] == word[0]]
     return bool(difflib.get_close_matches(word, long_enough, n=1, cutoff=CLOSE_SPELLING))
 
 
@@ -297,36 +309,42 @@ def _within(question: TextQuestion, value: str) -> bool:
     )
 
 
-def _read_name(question: TextQuestion, text: str) -> Extraction:
-    written = clean(text)
-    folded = fold(text)
-    if ANONYMOUS.search(folded) or declines(folded):
-        return Extraction.declined()
-    if _unusable(text, folded):
-        return Extraction.not_found()
-    start = after_openers(folded)
-    if _phrase_at(folded, start, PLACE_SIGNS) is not None:
-        return Extraction.not_found()
-    introduced = _introduced(folded, NAME_INTRODUCTIONS)
-    if introduced is None:
-        lead = _phrase_at(folded, start, NAME_LEADS)
-        introduced = _skip_separators(folded, lead) if lead is not None else start
-    candidate = written[introduced:]
-    candidate = re.sub(rf"^(?:{'|'.join(TITLES)})\.?\s+", "", candidate, flags=re.IGNORECASE)
+def _name_at(question: TextQuestion, written: str, start: int) -> str | None:
+    """The name that begins at `start`, up to where other words begin; None when what is
+    there is no name (a place, an age, a sentence)."""
+    candidate = re.sub(rf"^(?:{'|'.join(TITLES)})\.?\s+", "", written[start:], flags=re.IGNORECASE)
     ending = NAME_ENDS.search(candidate.lower())
     if ending:
         candidate = candidate[: ending.start()]
     words = candidate.strip(" '-").split()
     if not words or not _within(question, " ".join(words)):
-        return Extraction.not_found()
-    if any(not NAME_WORD.fullmatch(word) for word in words):
-        return Extraction.not_found()
-    lowered = [word.lower() for word in words]
-    if any(word in NOT_NAME_WORDS for word in lowered):
-        return Extraction.not_found()
+        return None
+    if any(not NAME_WORD.fullmatch(word) or word.lower() in NOT_NAME_WORDS for word in words):
+        return None
     if has_cjk(candidate) and (len(words) > 1 or len(candidate) > 4):
+        return None
+    return _title(words)
+
+
+def _read_name(question: TextQuestion, text: str) -> Extraction:
+    written = clean(text)
+    folded = fold(text)
+    if ANONYMOUS.search(folded) or declines(folded):
+        return Extraction.declined()
+    if _unusable(text, folded) or _phrase_at(folded, after_openers(folded), PLACE_SIGNS) is not None:
         return Extraction.not_found()
-    return Extraction.found(_title(words))
+    introduced = _introduced(folded)
+    if introduced is not None:
+        name = _name_at(question, written, introduced)
+        return Extraction.found(name) if name else Extraction.not_found()
+    # "Sorry I'm late! I'm Anna": the first sentence that gives a name.
+    for sentence in [0, *(match.end() for match in SENTENCE_BREAK.finditer(folded))]:
+        start = after_openers(folded, sentence)
+        lead = _phrase_at(folded, start, NAME_LEADS)
+        name = _name_at(question, written, start if lead is None else _skip_separators(folded, lead))
+        if name:
+            return Extraction.found(name)
+    return Extraction.not_found()
 
 
 def _read_place(question: TextQuestion, text: str) -> Extraction:
@@ -337,7 +355,7 @@ def _read_place(question: TextQuestion, text: str) -> Extraction:
     if _unusable(text, folded):
         return Extraction.not_found()
     start = after_openers(folded)
-    if _introduced(folded, NAME_INTRODUCTIONS) is not None:
+    if _introduced(folded) is not None:
         return Extraction.not_found()
     lead = _phrase_at(folded, start, PLACE_LEADS)
     if lead is not None:
@@ -367,7 +385,7 @@ def _read_any(question: TextQuestion, text: str) -> Extraction:
     if _unusable(text, folded):
         return Extraction.not_found()
     start = after_openers(folded)
-    lead = _phrase_at(folded, start, [fold(lead) for lead in question.leads]) if question.leads else None
+    lead = _phrase_at(folded, start, _longest_first([fold(lead) for lead in question.leads]))
     if lead is not None:
         start = _skip_separators(folded, lead)
     candidate = re.sub(r"\s+", " ", written[start:]).strip(" ,:-")
@@ -415,12 +433,13 @@ def _read_choice(question: ChoiceQuestion, text: str) -> Extraction:
         return Extraction.not_found()
     whole = plain(folded)
     words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", whole.replace("/", " "))
+    joined = [first + second for first, second in itertools.pairwise(words)]  # "gender fluid"
     exact: dict[str, int] = {}
     close: set[str] = set()
     for option, synonyms in question.options.items():
         for phrase in (option, *synonyms):
             spelled = plain(phrase).replace("/", " ")
-            if _phrase_in(spelled, words, whole):
+            if _phrase_in(spelled, words, whole) or spelled in joined:
                 exact[option] = max(exact.get(option, 0), len(spelled))
             elif " " not in spelled and any(_close(word, [spelled]) for word in words):
                 close.add(option)
@@ -445,7 +464,7 @@ def _read_yes_no(text: str) -> Extraction:
     folded = fold(text)
     if not folded or unknowing(folded):
         return Extraction.not_found()
-    for phrase in sorted(CJK_NO + CJK_YES, key=len, reverse=True):
+    for phrase in CJK_YES_NO:
         if folded.startswith(phrase):
             return Extraction.found(phrase in CJK_YES)
     words = re.findall(r"[\w']+", folded)
