@@ -5,8 +5,8 @@ A model's reading is evidence, not truth: asked "how old are you?", a model may 
 age to 30". A value is kept only where the message itself carries it, judged by the
 question's type: a number in digits or in words (in any language the rules read), a
 choice by one of its words or accepted synonyms, free text as a part (or a near-exact
-spelling) of what was written and valid for its shape, and never from a message that
-talks to the machine or carries a link. A yes or no has no word to point at ("sounds
+spelling) of what was written and valid for its shape (never from a message with a
+link), and nothing from a message that talks to the machine. A yes or no has no word to point at ("sounds
 good to me"): the model's reading stands.
 """
 
@@ -86,7 +86,7 @@ def supported(question: Question | str, value: object, text: str, rules: RuleExt
             return False
         return supports_choice(value, question.options[value], text) or rules.answer(question, text).value == value
     if isinstance(question, TextQuestion):
-        if not isinstance(value, str):
+        if not isinstance(value, str) or LINK.search(text):
             return False
         if question.shape == "name":
             return rules.validate_name(value, text, question).ok
