@@ -347,20 +347,28 @@ def _read_name(question: TextQuestion, text: str) -> Extraction:
     return Extraction.not_found()
 
 
-def _read_place(question: TextQuestion, text: str) -> Extraction:
-    written = clean(text)
-    folded = fold(text)
+def _refused(text: str, folded: str) -> Extraction | None:
+    """Declined, or not understood, before any reading: a refusal, or no answer at all."""
     if declines(folded):
         return Extraction.declined()
-    if _unusable(text, folded):
-        return Extraction.not_found()
+    return Extraction.not_found() if _unusable(text, folded) else None
+
+
+def _after_lead(folded: str, leads: Sequence[str]) -> int:
+    """Where the answer begins: after greetings and fillers, then after one of `leads`."""
     start = after_openers(folded)
+    lead = _phrase_at(folded, start, leads)
+    return start if lead is None else _skip_separators(folded, lead)
+
+
+def _read_place(question: TextQuestion, text: str) -> Extraction:
+    written, folded = clean(text), fold(text)
+    refused = _refused(text, folded)
+    if refused is not None:
+        return refused
     if _introduced(folded) is not None:
         return Extraction.not_found()
-    lead = _phrase_at(folded, start, PLACE_LEADS)
-    if lead is not None:
-        start = _skip_separators(folded, lead)
-    candidate = written[start:]
+    candidate = written[_after_lead(folded, PLACE_LEADS):]
     ending = PLACE_ENDS.search(candidate.lower())
     if ending:
         candidate = candidate[: ending.start()]
@@ -378,16 +386,11 @@ def _read_place(question: TextQuestion, text: str) -> Extraction:
 
 
 def _read_any(question: TextQuestion, text: str) -> Extraction:
-    written = clean(text)
-    folded = fold(text)
-    if declines(folded):
-        return Extraction.declined()
-    if _unusable(text, folded):
-        return Extraction.not_found()
-    start = after_openers(folded)
-    lead = _phrase_at(folded, start, _longest_first([fold(lead) for lead in question.leads]))
-    if lead is not None:
-        start = _skip_separators(folded, lead)
+    written, folded = clean(text), fold(text)
+    refused = _refused(text, folded)
+    if refused is not None:
+        return refused
+    start = _after_lead(folded, _longest_first([fold(lead) for lead in question.leads]))
     candidate = re.sub(r"\s+", " ", written[start:]).strip(" ,:-")
     if not candidate or not any(ch.isalnum() for ch in candidate) or not _within(question, candidate):
         return Extraction.not_found()
