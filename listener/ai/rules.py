@@ -43,26 +43,26 @@ from listener.conversation.questions import (
 )
 from listener.conversation.responding import LINK
 
-__all__ = ["TOKEN", "RuleExtractor", "fold", "is_instruction"]
-
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 NAME_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*\.?")
 PLAIN_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
-# ---- names ---------------------------------------------------------------------------------
 
 def _longest_first(phrases: Sequence[str]) -> tuple[str, ...]:
+    """Phrases to try longest first, so "i'm from" wins over "i'm"."""
     return tuple(sorted(phrases, key=len, reverse=True))
 
+
+# ---- names ---------------------------------------------------------------------------------
 
 # Said anywhere in the message, these introduce the name ("my friends call me Tommy").
 NAME_INTRODUCTIONS = (
     "my name is", "my name's", "my names", "my full name is", "my first name is", "name is", "name's",
-    "name:", "call me", "i'm called", "i am called", "im called", "i go by", "i'm known as", "known as", "me llamo", "mi nombre es", "llámame", "llamame", "me dicen", "je m'appelle",
-    "je m appelle", "mon nom est", "mon prénom est", "appelle-moi", "appelez-moi", "meu nome é",
-    "meu nome e", "me chamo", "me chame de", "pode me chamar de", "jina langu ni", "naitwa", "ninaitwa",
-    "niite", "ich heiße", "ich heisse", "mein name ist", "mi chiamo", "我叫", "我的名字是", "我的名字叫",
-    "叫我",
+    "name:", "call me", "i'm called", "i am called", "im called", "i go by", "i'm known as", "known as",
+    "me llamo", "mi nombre es", "llámame", "llamame", "me dicen", "je m'appelle", "je m appelle",
+    "mon nom est", "mon prénom est", "appelle-moi", "appelez-moi", "meu nome é", "meu nome e", "me chamo",
+    "me chame de", "pode me chamar de", "jina langu ni", "naitwa", "ninaitwa", "niite", "ich heiße",
+    "ich heisse", "mein name ist", "mi chiamo", "我叫", "我的名字是", "我的名字叫", "叫我",
 )
 INTRODUCTION = re.compile(
     "|".join(
@@ -71,12 +71,11 @@ INTRODUCTION = re.compile(
     )
 )
 # At the start of a sentence only: "I'm Tom", "Sorry I'm late! I'm Anna".
-NAME_LEADS = (
+NAME_LEADS = _longest_first((
     "i am", "i'm", "im", "it's me", "its me", "it is me", "it's", "its", "it is", "this is", "here is",
     "here's", "yo soy", "soy", "je suis", "c'est moi", "moi c'est", "c'est", "eu sou", "sou o", "sou a",
     "sou", "mimi ni", "ich bin", "sono", "我是",
-)
-NAME_LEADS = _longest_first(NAME_LEADS)
+))
 # Honorifics are not part of the name a participant is greeted by.
 TITLES = ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sr", "sra", "srta", "mme", "mlle", "herr", "frau")
 SENTENCE_BREAK = re.compile(r"(?<=\w\w)\.\s+|[!?]+\s*")
@@ -115,19 +114,20 @@ ANONYMOUS = re.compile(
 
 # ---- places --------------------------------------------------------------------------------
 
-PLACE_LEADS = (
-    "currently in", "currently living in", "currently based in", "right now in", "now in", "i've lived in", "i have lived in", "i've been living in", "i have been living in", "i live in", "i live at", "i'm living in", "i am living in", "im living in", "i'm from", "i am from",
-    "im from", "i come from", "i'm in", "i am in", "im in", "i'm based in", "i am based in", "im based in",
-    "based in", "living in", "live in", "from", "in", "my region is", "my area is", "my town is",
-    "my city is", "region:", "the region is", "vivo en", "soy de", "estoy en", "vengo de", "resido en",
-    "j'habite à", "j'habite a", "j'habite en", "j'habite au", "j'habite aux", "j'habite", "je vis à",
-    "je vis en", "je viens de", "je viens du", "je viens d'", "je suis de", "je suis à", "moro em",
-    "moro no", "moro na", "eu moro em", "eu moro no", "eu moro na", "sou de", "sou do", "sou da",
-    "eu sou de", "venho de", "vivo em", "ninaishi katika", "ninaishi", "naishi", "ninatoka", "natoka",
-    "kutoka", "mimi ni wa", "niko", "nipo", "ich wohne in", "ich komme aus", "ich lebe in", "我住在", "我住",
-    "我來自", "我来自", "我在", "住在", "來自", "来自", "à", "en", "em",
-)
-PLACE_LEADS = _longest_first(PLACE_LEADS)
+PLACE_LEADS = _longest_first((
+    "currently in", "currently living in", "currently based in", "right now in", "now in", "i've lived in",
+    "i have lived in", "i've been living in", "i have been living in", "i live in", "i live at",
+    "i'm living in", "i am living in", "im living in", "i'm from", "i am from", "im from", "i come from",
+    "i'm in", "i am in", "im in", "i'm based in", "i am based in", "im based in", "based in", "living in",
+    "live in", "from", "in", "my region is", "my area is", "my town is", "my city is", "region:",
+    "the region is", "vivo en", "soy de", "estoy en", "vengo de", "resido en", "j'habite à", "j'habite a",
+    "j'habite en", "j'habite au", "j'habite aux", "j'habite", "je vis à", "je vis en", "je viens de",
+    "je viens du", "je viens d'", "je suis de", "je suis à", "moro em", "moro no", "moro na", "eu moro em",
+    "eu moro no", "eu moro na", "sou de", "sou do", "sou da", "eu sou de", "venho de", "vivo em",
+    "ninaishi katika", "ninaishi", "naishi", "ninatoka", "natoka", "kutoka", "mimi ni wa", "niko", "nipo",
+    "ich wohne in", "ich komme aus", "ich lebe in", "我住在", "我住", "我來自", "我来自", "我在", "住在", "來自", "来自", "à",
+    "en", "em",
+))
 # "de Sevilla" is a place, "de Souza" may be a name: only these leads say "a place" to the name question.
 PLACE_SIGNS = tuple(lead for lead in PLACE_LEADS if lead not in ("in", "from", "à", "en", "em"))
 PLACE_ENDS = re.compile(
@@ -135,8 +135,9 @@ PLACE_ENDS = re.compile(
     r"y tengo|y soy|mais|parce|depuis|et j'ai|et je|mas|há|e tenho|e eu|lakini|tangu|na nina)(?= |$)"
 )
 NOT_PLACE_WORDS = {
-    "i", "i'm", "im", "i've", "lived", "live", "me", "my", "you", "your", "am", "is", "are", "was", "name", "years", "old", "age",
-    "yo", "soy", "tengo", "me llamo", "je", "suis", "j'ai", "eu", "tenho", "mimi", "jina", "nina", "miaka",
+    "i", "i'm", "im", "i've", "lived", "live", "me", "my", "you", "your", "am", "is", "are", "was", "name",
+    "years", "old", "age", "yo", "soy", "tengo", "je", "suis", "j'ai", "eu", "tenho", "mimi",
+    "jina", "nina", "miaka",
 }
 NOT_PLACES = {
     "yes", "no", "ok", "okay", "hi", "hello", "hey", "thanks", "fine", "good", "female", "male", "woman",
@@ -148,13 +149,14 @@ NOT_PLACES = {
 
 YES = {
     "yes", "y", "yeah", "yea", "ya", "yah", "yep", "yup", "yess", "yes please", "sure", "ok", "okay", "k",
-    "kk", "alright", "all right", "of course", "definitely", "absolutely", "certainly", "correct",
-    "right", "true", "affirmative", "sounds good", "go ahead", "please do", "why not", "confirm",
-    "i think so", "guess so", "i guess so", "i guess", "i suppose so", "i suppose", "no problem", "no worries", "sí", "si", "claro", "vale", "dale",
-    "por supuesto", "desde luego", "de acuerdo", "correcto", "seguro", "sin problema", "oui", "ouais",
-    "ouai", "bien sûr", "bien sur", "d'accord", "dac", "carrément", "volontiers", "exact", "exactement",
-    "pas de problème", "sim", "claro que sim", "pode", "com certeza", "certo", "isso", "beleza", "tá bom",
-    "ta bom", "sem problema", "ndiyo", "ndio", "naam", "sawa", "ewe", "ja", "jawohl",
+    "kk", "alright", "all right", "of course", "definitely", "absolutely", "certainly", "correct", "right",
+    "true", "affirmative", "sounds good", "go ahead", "please do", "why not", "confirm", "i think so",
+    "guess so", "i guess so", "i guess", "i suppose so", "i suppose", "no problem", "no worries", "sí", "si",
+    "claro", "vale", "dale", "por supuesto", "desde luego", "de acuerdo", "correcto", "seguro",
+    "sin problema", "oui", "ouais", "ouai", "bien sûr", "bien sur", "d'accord", "dac", "carrément",
+    "volontiers", "exact", "exactement", "pas de problème", "sim", "claro que sim", "pode", "com certeza",
+    "certo", "isso", "beleza", "tá bom", "ta bom", "sem problema", "ndiyo", "ndio", "naam", "sawa", "ewe",
+    "ja", "jawohl",
 }
 NO = {
     "no", "n", "nope", "nah", "no thanks", "no thank you", "not really", "not now", "negative", "never",
@@ -163,7 +165,9 @@ NO = {
     "nein",
 }
 ONLY_ALONE = {"y", "n", "k", "la", "ya", "right", "true", "exact", "nem", "nan"}
-CJK_YES = ("是的", "是", "好的", "好啊", "好", "對的", "对的", "對", "对", "可以", "要", "沒問題", "没问题", "當然", "当然", "嗯", "行")
+CJK_YES = (
+    "是的", "是", "好的", "好啊", "好", "對的", "对的", "對", "对", "可以", "要", "沒問題", "没问题", "當然", "当然", "嗯", "行",
+)
 CJK_NO = ("不是", "不要", "不用", "不行", "不對", "不对", "沒有", "没有", "算了", "不", "否")
 CJK_YES_NO = _longest_first(CJK_NO + CJK_YES)
 YES_SIGNS = ("👍", "✅", "👌", "✔", "🆗", "🙆")
@@ -175,7 +179,8 @@ ORDINALS = {
     1: ("first", "1st", "primero", "primera", "primer", "premier", "premiere", "1er", "1re", "1ere",
         "primeiro", "kwanza"),
     2: ("second", "2nd", "segundo", "segunda", "deuxieme", "seconde", "2e", "2eme", "pili"),
-    3: ("third", "3rd", "tercero", "tercera", "tercer", "troisieme", "3e", "3eme", "terceiro", "terceira", "tatu"),
+    3: ("third", "3rd", "tercero", "tercera", "tercer", "troisieme", "3e", "3eme", "terceiro", "terceira",
+        "tatu"),
     4: ("fourth", "4th", "cuarto", "cuarta", "quatrieme", "4e", "4eme", "quarto", "quarta", "nne"),
     5: ("fifth", "5th", "quinto", "quinta", "cinquieme", "5e", "5eme", "tano"),
 }
