@@ -76,6 +76,8 @@ NAME_LEADS = _longest_first((
     "here's", "yo soy", "soy", "je suis", "c'est moi", "moi c'est", "c'est", "eu sou", "sou o", "sou a",
     "sou", "mimi ni", "ich bin", "sono", "我是",
 ))
+# Sentences about the newcomer, not their name ("Hi, I'm new here").
+NOT_INTRODUCTIONS = _longest_first(("i'm new", "i am new", "im new", "new here"))
 # Honorifics are not part of the name a participant is greeted by.
 TITLES = ("dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sr", "sra", "srta", "mme", "mlle", "herr", "frau")
 SENTENCE_BREAK = re.compile(r"(?<=\w\w)\.\s+|[!?]+\s*")
@@ -97,7 +99,7 @@ NOT_NAME_WORDS = {
     "minha", "é", "tenho", "anos", "mimi", "ni", "naishi", "ninaishi", "kutoka", "jina", "langu",
     "miaka", "nina", "hola", "bonjour", "olá", "ola", "jambo", "state", "system", "instructions",
     "prompt", "ignore", "set", "female", "male", "woman", "man", "girl", "boy", "non-binary", "nonbinary",
-    "other", "anonymous", "question", "what's", "whats", "who's", "idk", "late", "new", "back", "ready",
+    "other", "anonymous", "question", "what's", "whats", "who's", "idk", "late", "back", "ready",
     "tired", "busy", "excited", "happy", "confused", "lost", "interested", "well", "great", "cool",
     "lol", "haha", "hahaha", "lmao", "hmm", "umm", "ugh", "wow", "omg", "test", "testing",
 }
@@ -345,6 +347,8 @@ def _read_name(question: TextQuestion, text: str) -> Extraction:
     # "Sorry I'm late! I'm Anna": the first sentence that gives a name.
     for sentence in [0, *(match.end() for match in SENTENCE_BREAK.finditer(folded))]:
         start = after_openers(folded, sentence)
+        if _phrase_at(folded, start, NOT_INTRODUCTIONS) is not None:
+            continue
         lead = _phrase_at(folded, start, NAME_LEADS)
         name = _name_at(question, written, start if lead is None else _skip_separators(folded, lead))
         if name:
