@@ -66,13 +66,11 @@ class ExtractionSettings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _switches(cls, value: object) -> object:
-        """Each entry is `<question key>_extraction: true|false`."""
+        """Only `<question key>_extraction` switches are kept (a stored document of the
+        original tools may hold other keys; an event file with one is refused when read)."""
         if not isinstance(value, dict):
             return value
-        for key in value:
-            if not str(key).endswith("_extraction"):
-                raise ValueError(f"{key}: write <question key>_extraction: true or false")
-        return {key: switch for key, switch in value.items() if switch is not None}
+        return {key: switch for key, switch in value.items() if str(key).endswith("_extraction") and switch is not None}
 
     def enabled(self, key: str, by_default: bool = False) -> bool:
         value = (self.model_extra or {}).get(f"{key}_extraction")

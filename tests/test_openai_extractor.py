@@ -106,8 +106,9 @@ def test_a_model_answer_is_cached_so_a_repeat_does_not_pay_twice(fake):
 def test_a_failure_is_not_cached(fake):
     fake.queue(Answer.error(500), Answer.json({"status": "found", "name": "Noor"}))
     extractor = extractor_for(fake, OPENAI_MAX_RETRIES=0)
-    assert extractor.name("Noor here") == Extraction.found("Noor Here")  # the rules, this time
-    assert extractor.name("Noor here") == Extraction.found("Noor")  # the model, next time
+    said = "mostly people know me as Noor"
+    assert extractor.name(said) == Extraction.not_found()  # the rules, this time
+    assert extractor.name(said) == Extraction.found("Noor")  # the model, next time
     assert len(fake.chat_requests()) == 2
 
 
@@ -132,7 +133,7 @@ def test_a_numbered_choice_the_rules_miss_is_picked_among_the_options_only(fake)
                Choice(number=2, event_id="TOWNHALL", name="Town Hall")]
     fake.queue(Answer.json({"status": "found", "pick": "2"}), Answer.json({"status": "found", "pick": "OLDFAIR"}))
     extractor = extractor_for(fake)
-    assert extractor.choice("the second one", options) == Extraction.found("TOWNHALL")
+    assert extractor.choice("the later session", options) == Extraction.found("TOWNHALL")
     assert extractor.choice("the fair", options).status == "not_found"
     assert extractor.choice("1", options) == Extraction.found("CLIMATE24")  # the rules alone
     assert len(fake.chat_requests()) == 2
@@ -141,7 +142,7 @@ def test_a_numbered_choice_the_rules_miss_is_picked_among_the_options_only(fake)
 def test_yes_and_no_in_words_the_rules_do_not_know(fake):
     fake.queue(Answer.json({"status": "found", "yes": True}), Answer.json({"status": "not_found", "yes": None}))
     extractor = extractor_for(fake)
-    assert extractor.yes_no("claro que sí, cámbiame") == Extraction.found(True)
+    assert extractor.yes_no("let's do that, cámbiame") == Extraction.found(True)
     assert extractor.yes_no("what do you mean?").status == "not_found"
     assert extractor.yes_no("yes please") == Extraction.found(True)  # the rules alone
     assert len(fake.chat_requests()) == 2

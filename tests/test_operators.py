@@ -135,9 +135,14 @@ def test_export_tttc_is_one_row_per_participant_with_what_they_said(any_store, t
     assert {row["comment-id"] for row in csv.DictReader(io.StringIO(raw.stdout))} == {ALEX, SAM}
 
 
+def received_order(interactions):
+    """As exports list them: by the time they were received, then as they were stored."""
+    return [i for _, i in sorted(enumerate(interactions), key=lambda pair: (pair[1].at, pair[0]))]
+
+
 def test_export_jsonl_and_csv_hold_every_interaction(any_store, tmp_path, listener):
     populate(any_store)
-    stored = list(any_store.iter_interactions("CLIMATE24"))
+    stored = received_order(any_store.iter_interactions("CLIMATE24"))
     result = listener_process(any_store, "export", "climate24", "--format", "jsonl", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -157,7 +162,7 @@ def test_export_jsonl_and_csv_hold_every_interaction(any_store, tmp_path, listen
 
 def test_export_since_and_until_keep_a_window(any_store, tmp_path, listener):
     populate(any_store)
-    stored = list(any_store.iter_interactions("CLIMATE24"))
+    stored = received_order(any_store.iter_interactions("CLIMATE24"))
     middle = sorted(i.at for i in stored)[len(stored) // 2]
     since, until = middle.isoformat(), (middle + timedelta(minutes=2)).isoformat()
     result = listener(any_store, "export", "CLIMATE24", "--format", "jsonl", "--since", since, "--until", until,

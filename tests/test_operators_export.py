@@ -93,7 +93,7 @@ def test_tttc_columns_are_exactly_those_talk_to_the_city_reads(big_store, tmp_pa
     out_path = tmp_path / "tttc.csv"
     with out_path.open("w", encoding="utf-8", newline="") as out:
         export(big_store, ExportRequest(event_id="CLIMATE24", format="tttc"), event, out,
-               questions=shipped_flow().spec.questions)
+               graph=shipped_flow().graph)
     with out_path.open(newline="") as written:
         reader = csv.DictReader(written)
         first = next(reader)

@@ -3,6 +3,10 @@
 Each line goes the way a WhatsApp message does: into the inbox, through the engine, its
 replies into the outbox, printed here and marked sent. `/voice <text>` sends a voice note
 as its transcript, `/wait 25h` moves the clock, `/state` shows the snapshot.
+
+Each run is a new participant (a fictional number no one in the store has yet), so the
+README's try-it command starts a conversation from the beginning every time; `--as
+NUMBER` continues that participant's conversation, and the banner says which it is.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import secrets
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +35,10 @@ HELP = "commands: /voice <text>  /wait <N>[s|m|h|d]  /state  /quit   (anything e
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("chat", help="talk to the agent as a participant, in the terminal")
     parser.add_argument("--event-file", action="append", default=[], help="load this event first (repeatable)")
-    parser.add_argument("--as", dest="participant", default="+15550100001", help="the participant's number (fictional +1555… range)")
+    parser.add_argument(
+        "--as", dest="participant", metavar="NUMBER",
+        help="continue this participant's conversation (default: a new participant each run, fictional +1555… number)",
+    )
     parser.set_defaults(handler=run_chat)
 
 
@@ -104,8 +112,30 @@ class ChatSession:
         return True
 
 
+FICTIONAL_PREFIX = "+155501"
+"""Fictional numbers (the +1 555-01xx range), as in the README and the tests."""
+
+
+def new_participant(runtime: Runtime) -> str:
+    """A fictional number that has no conversation in the store yet."""
+    while True:
+        number = f"{FICTIONAL_PREFIX}{secrets.randbelow(100_000):05d}"
+        if runtime.store.load_participant(number) is None:
+            return number
+
+
+def banner(runtime: Runtime, participant: str, continuing: bool) -> str:
+    """Who the user plays, and how to come back to this conversation."""
+    snapshot = runtime.store.load_participant(participant) if continuing else None
+    if snapshot is not None:
+        where = f"continuing: state {snapshot.state}, event {snapshot.current_event_id or 'none'}"
+    else:
+        where = "a new participant"
+    return f"You are {participant} ({where}; to continue later: listener chat --as {participant})."
+
+
 def run_chat(args: argparse.Namespace) -> int:
-    events = [read_event_file(path) for path in args.event_file]
+    events = [read_event_file(path).event for path in args.event_file]
     runtime = open_runtime()
     try:
         for event in events:
@@ -113,8 +143,9 @@ def run_chat(args: argparse.Namespace) -> int:
         known = ", ".join(event.event_id for event in runtime.store.list_events())
         if not known:
             raise CommandError("no events in the store: pass --event-file examples/climate24.yaml", exit_code=2)
-        print(f"You are {args.participant}. Events you can join: {known}.\n{HELP}")
-        session = ChatSession(runtime, args.participant, sys.stdout)
+        participant = args.participant or new_participant(runtime)
+        print(f"{banner(runtime, participant, continuing=bool(args.participant))}\nEvents you can join: {known}.\n{HELP}")
+        session = ChatSession(runtime, participant, sys.stdout)
         try:
             while True:
                 try:

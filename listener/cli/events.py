@@ -1,7 +1,9 @@
 """`listener events add|update FILE`, `list`, `show ID`, `close ID`: the events participants join.
 
 `add` never overwrites and `update` never creates, so a typo in an event ID cannot
-silently replace another event's configuration or start a new one.
+silently replace another event's configuration or start a new one. `update` keeps a
+closed event closed unless the file says `closed: false`: closing is an operator's act
+(`listener events close`), and an event file written before it does not mention it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from listener.cli.common import CommandError, flow_questions, opened_store
 from listener.conversation.questions import Question
 from listener.models import EventConfig
-from listener.operators.eventfile import EventFileError, load_event_file
+from listener.operators.eventfile import EventFile, EventFileError, load_event_file
 from listener.store.base import Store
 
 
@@ -35,10 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     close.set_defaults(handler=close_event)
 
 
-def read_event_file(path: str) -> EventConfig:
-    """The event in a file, or a one-line error naming the file and the bad field."""
+def read_event_file(path: str) -> EventFile:
+    """The event in a file, or an error naming the file and each bad field with its line."""
     try:
-        return load_event_file(path)
+        return load_event_file(path, [question.key for question in flow_questions()])
     except EventFileError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
 
@@ -62,15 +64,23 @@ def update_event(args: argparse.Namespace) -> int:
 
 def _save_event(path: str, update: bool) -> int:
     """Store the file's event if it exists (`update`) or does not (`add`)."""
-    event = read_event_file(path)
+    loaded = read_event_file(path)
+    event = loaded.event
+    note = ""
     with opened_store() as store:
-        exists = store.get_event(event.event_id) is not None
-        if exists and not update:
+        stored = store.get_event(event.event_id)
+        if stored is not None and not update:
             raise CommandError(f"event {event.event_id} exists already: use `listener events update {path}` to change it")
-        if update and not exists:
+        if update and stored is None:
             raise CommandError(f"no event {event.event_id} to update: use `listener events add {path}` to create it")
+        if stored is not None and stored.closed:
+            if "closed" not in loaded.fields:
+                event = event.model_copy(update={"closed": True})
+                note = "; it stays closed (add `closed: false` to the file to reopen it)"
+            elif not event.closed:
+                note = "; reopened (the file says `closed: false`)"
         store.put_event(event)
-    print(f"{'updated' if update else 'added'} event {event.event_id} ({event.display_name})")
+    print(f"{'updated' if update else 'added'} event {event.event_id} ({event.display_name}){note}")
     return 0
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from listener.cli.common import CommandError, flow_questions, opened_store
+from listener.cli.common import CommandError, opened_store
 from listener.cli.events import existing_event
 from listener.operators.export import FORMATS, ExportRequest, export
 
@@ -73,14 +73,13 @@ def run_export(args: argparse.Namespace) -> int:
         event_id=args.event_id, format=args.format, since=args.since, until=args.until, raw_numbers=args.raw_numbers
     )
     counter = Counter(sys.stderr) if sys.stderr.isatty() else None
-    questions = flow_questions()
     with opened_store() as store:
         event = existing_event(store, request.event_id)
         if args.output is None:
-            rows = export(store, request, event, sys.stdout, counter, questions)
+            rows = export(store, request, event, sys.stdout, counter)
         else:
             rows = _export_to_file(
-                Path(args.output), lambda out: export(store, request, event, out, counter, questions)
+                Path(args.output), lambda out: export(store, request, event, out, counter)
             )
     if counter is not None:
         counter.finish(rows)

@@ -170,8 +170,8 @@ async def event_export(request: Request, event_id: str, format: ExportFormat) ->
     extension, media_type = EXPORT_FILES[format]
     suffix = "-tttc" if format == "tttc" else ""
     filename = f"{event.event_id}{suffix}.{extension}"
-    questions = service_of(request).worker.engine.flow.spec.questions
-    body = export_body(store, ExportRequest(event_id=event.event_id, format=format), event, questions)
+    graph = service_of(request).worker.engine.flow.graph
+    body = export_body(store, ExportRequest(event_id=event.event_id, format=format), event, graph)
     return StreamingResponse(
         body, media_type=f"{media_type}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},

@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TextIO, cast
 
-from listener.conversation.questions import Question
+from listener.conversation.graph import Graph
 from listener.models import EventConfig
 from listener.operators.export import ExportRequest, export
 from listener.store.base import Store
@@ -61,7 +61,7 @@ class _ChunkWriter(io.TextIOBase):
 
 
 def export_body(
-    store: Store, request: ExportRequest, event: EventConfig, questions: Sequence[Question] = ()
+    store: Store, request: ExportRequest, event: EventConfig, graph: Graph | None = None
 ) -> Iterator[bytes]:
     """The export's bytes, produced as they are read (Starlette iterates this in a thread)."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
@@ -71,7 +71,7 @@ def export_body(
         writer = _ChunkWriter(chunks, stop)
         try:
             # an io.TextIOBase is a text file; typing's TextIO protocol just does not say so
-            export(store, request, event, cast(TextIO, writer), questions=questions)
+            export(store, request, event, cast(TextIO, writer), graph=graph)
             writer.flush()
         except Abandoned:
             return

@@ -1,9 +1,18 @@
 """Getting an event's records out, in the formats analysis tools read.
 
-Every format streams: interactions come from the store a page at a time and each row is
-written as soon as it is read, so memory stays flat whatever the event's size. `tttc`
-(Talk to the City) is one row per participant; it walks the event's profiles and reads
-one participant's messages at a time.
+Every format streams, so memory stays flat whatever the event's size. Rows go out in the
+order messages were received, not the order they were stored: a message that arrives
+during an inactivity prompt is held, and filed only once the participant says which
+event it belongs to, after later rows. So the event's interactions pass through a
+private temporary SQLite file on disk (a page at a time) and are read back by the time
+they were received, then by the order they were stored. `tttc` (Talk to the City) is one
+row per participant; it walks the event's profiles and reads one participant's messages
+at a time, in the order they were received.
+
+A reply said while the flow was routing (deciding what comes next, never waiting: the
+welcome once onboarding is done) is exported with the waiting state the participant went
+on to (the state their next message arrived in, or the one they are in now), or else
+the one they were in when they wrote the message it answers: never an internal state.
 
 Participants appear under a pseudonymous key by default (`listener.operators.privacy`); raw phone
 numbers only when the caller asks for them. Nothing here prints or parses arguments, so
@@ -13,13 +22,20 @@ a web console can call it as the `listener export` command does.
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import closing
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
 from typing import Literal, TextIO
 
 from pydantic import BaseModel
 
+from listener.config import Settings
+from listener.conversation.graph import Graph, load_graph
 from listener.conversation.questions import Question
 from listener.models import EventConfig, Interaction
 from listener.operators.privacy import KEY_SECRET_NAME, participant_key
@@ -107,43 +123,176 @@ def _spreadsheet_cell(value: object) -> object:
     return value
 
 
+SPOOL_PAGE = 500
+INSERT = "INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+@cache
+def _graph_of(flow_file: Path) -> Graph:
+    return load_graph(flow_file)
+
+
+def configured_graph() -> Graph:
+    """The configured flow (`FLOW_FILE`): its questions are the export's columns, its
+    routing states (which never wait) are not shown as a reply's state."""
+    return _graph_of(Path(Settings().flow_file))
+
+
+def _micros(at: datetime) -> int:
+    return int((at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp() * 1_000_000)
+
+
+class _Lines:
+    """A row as its line of the export's format (a CSV record or a JSON line)."""
+
+    def __init__(self, format: ExportFormat) -> None:
+        self.buffer = io.StringIO()
+        self.csv = csv.DictWriter(self.buffer, fieldnames=INTERACTION_COLUMNS) if format == "csv" else None
+
+    def _take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+    def header(self) -> str:
+        if self.csv is None:
+            return ""
+        self.csv.writeheader()
+        return self._take()
+
+    def line(self, row: dict) -> str:
+        if self.csv is None:
+            return json.dumps(row, ensure_ascii=False) + "\n"
+        cells = {**row, "media": " ".join(media["url"] for media in row["media"])}
+        self.csv.writerow({key: _spreadsheet_cell(value) for key, value in cells.items()})
+        return self._take()
+
+
+class _Spool:
+    """The event's rows in a private temporary SQLite database (SQLite keeps it in a file
+    it deletes on close, behind a small page cache), read back in the order they were
+    received, ties in the order they were stored. A row is kept as its finished line;
+    one said in a routing state is kept as data, its state to be settled on the way out."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.db = connection
+        self.db.execute(
+            "CREATE TABLE rows (at INTEGER, id TEXT, participant TEXT, direction TEXT, state TEXT, routed INTEGER,"
+            " text TEXT)"
+        )
+        self.routed = 0
+
+    def fill(self, rows: Iterable[tuple[Interaction, bool, str]]) -> None:
+        """`rows`: each interaction, whether it was said in a routing state, and its text
+        (the finished line, or the row as JSON when routed)."""
+        page: list[tuple] = []
+        for interaction, routed, text in rows:
+            self.routed += routed
+            page.append((
+                _micros(interaction.at), interaction.id, interaction.participant, interaction.direction,
+                interaction.state, routed, text,
+            ))
+            if len(page) >= SPOOL_PAGE:
+                self.db.executemany(INSERT, page)
+                page.clear()
+        self.db.executemany(INSERT, page)
+        if self.routed:
+            self.db.execute("CREATE INDEX by_participant ON rows (participant, direction, at)")
+            self.db.execute("CREATE INDEX by_id ON rows (id)")
+
+    def in_received_order(self) -> Iterator[tuple[int, int, str, str, bool, str]]:
+        yield from self.db.execute("SELECT at, rowid, id, participant, routed, text FROM rows ORDER BY at, rowid")
+
+    def next_inbound_state(self, participant: str, at: int, seq: int) -> str | None:
+        found = self.db.execute(
+            "SELECT state FROM rows WHERE participant = ? AND direction = 'in' AND (at > ? OR (at = ? AND rowid > ?))"
+            " ORDER BY at, rowid LIMIT 1",
+            (participant, at, at, seq),
+        ).fetchone()
+        return found[0] if found else None
+
+    def state_of(self, interaction_id: str) -> str | None:
+        found = self.db.execute("SELECT state FROM rows WHERE id = ?", (interaction_id,)).fetchone()
+        return found[0] if found else None
+
+
+class _WaitingStates:
+    """The waiting state a reply said while routing leaves the participant in (see the module)."""
+
+    def __init__(self, store: Store, event: EventConfig, spool: _Spool, routing: Collection[str]) -> None:
+        self.store = store
+        self.event_key = event.event_id.casefold()
+        self.spool = spool
+        self.routing = routing
+        self.now: dict[str, str | None] = {}
+
+    def _state_now(self, participant: str) -> str | None:
+        if participant not in self.now:
+            snapshot = self.store.load_participant(participant)
+            here = snapshot is not None and (snapshot.current_event_id or "").casefold() == self.event_key
+            self.now[participant] = snapshot.state if here and snapshot is not None else None
+        return self.now[participant]
+
+    def of(self, interaction_id: str, participant: str, at: int, seq: int) -> str | None:
+        answered = interaction_id.rsplit("-r", 1)[0]
+        for state in (
+            self.spool.next_inbound_state(participant, at, seq),
+            self._state_now(participant),
+            self.spool.state_of(answered) if answered != interaction_id else None,
+        ):
+            if state and state not in self.routing:
+                return state
+        return None
+
+
 def _write_interactions(
     store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str],
-    questions: Sequence[Question],
+    graph: Graph,
 ) -> Iterator[None]:
-    stream = store.iter_interactions(event.event_id, since=request.since, until=request.until)
-    if request.format == "jsonl":
-        for interaction in stream:
-            out.write(json.dumps(interaction_row(interaction, event, name), ensure_ascii=False) + "\n")
+    routing = frozenset(state for state, spec in graph.states.items() if spec.routing)
+    lines = _Lines(request.format)
+
+    def spooled() -> Iterator[tuple[Interaction, bool, str]]:
+        for interaction in store.iter_interactions(event.event_id, since=request.since, until=request.until):
+            row = interaction_row(interaction, event, name)
+            routed = interaction.state in routing
+            yield interaction, routed, json.dumps(row, ensure_ascii=False) if routed else lines.line(row)
+
+    with closing(sqlite3.connect("")) as connection:
+        spool = _Spool(connection)
+        spool.fill(spooled())
+        states = _WaitingStates(store, event, spool, routing)
+        out.write(lines.header())
+        for at, seq, interaction_id, participant, routed, text in spool.in_received_order():
+            if routed:
+                row = json.loads(text)
+                row["state"] = states.of(interaction_id, participant, at, seq) or row["state"]
+                text = lines.line(row)
+            out.write(text)
             yield
-        return
-    writer = csv.DictWriter(out, fieldnames=INTERACTION_COLUMNS)
-    writer.writeheader()
-    for interaction in stream:
-        row = interaction_row(interaction, event, name)
-        row["media"] = " ".join(media["url"] for media in row["media"])
-        writer.writerow({key: _spreadsheet_cell(value) for key, value in row.items()})
-        yield
 
 
 def _write_tttc(
     store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str],
-    questions: Sequence[Question],
+    graph: Graph,
 ) -> Iterator[None]:
-    """One row per participant who said something while listening (in the window)."""
-    columns = tttc_columns(questions)
-    interview = interview_key(questions)
+    """One row per participant who said something while listening (in the window), their
+    words in the order they said them."""
+    columns = tttc_columns(graph.spec.questions)
+    interview = interview_key(graph.spec.questions)
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     for profile in store.iter_profiles(event.event_id):
         participant = profile["participant"]
-        words = [
-            said(interaction)
-            for interaction in store.iter_interactions(
+        contributions = [
+            (interaction.at, index, said(interaction))
+            for index, interaction in enumerate(store.iter_interactions(
                 event.event_id, participant=participant, since=request.since, until=request.until
-            )
+            ))
             if interaction.direction == "in" and interaction.kind == SAID_WHILE_LISTENING and said(interaction)
         ]
+        words = [text for _, _, text in sorted(contributions)]
         if not words:
             continue
         row = {"comment-id": name(participant), "comment-body": "\n".join(words),
@@ -159,15 +308,15 @@ def export(
     event: EventConfig,
     out: TextIO,
     progress: Progress | None = None,
-    questions: Sequence[Question] = (),
+    graph: Graph | None = None,
 ) -> int:
     """Write the export to `out`; the number of rows written (header not counted).
-    `questions` are the flow's declared questions: their answers are Talk to the City's
-    columns."""
+    `graph` is the flow (default: the configured one): its declared questions are Talk to
+    the City's columns, and its routing states are never shown as a reply's state."""
     name = participant_namer(store, request.raw_numbers)
     writer = _write_tttc if request.format == "tttc" else _write_interactions
     rows = 0
-    for rows, _ in enumerate(writer(store, request, event, out, name, questions), start=1):
+    for rows, _ in enumerate(writer(store, request, event, out, name, graph or configured_graph()), start=1):
         if progress is not None:
             progress(rows)
     return rows
