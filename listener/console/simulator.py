@@ -139,17 +139,17 @@ class Simulator:
             sid = f"SMsim{uuid.uuid4().hex[:27]}"
             self.lines.append(ChatLine("you", text, self.clock.now(), voice=voice))
 
-            def build(now: datetime) -> InboundMessage:
-                return InboundMessage(
-                    message_sid=sid,
-                    participant=self.participant,
-                    body="" if voice else text,
-                    transcript=text if voice else None,
-                    media=[VOICE_NOTE] if voice else [],
-                    received_at=now + self.clock.offset,
-                )
-
-            await worker.accept(self.participant, build)
+            message = InboundMessage(
+                message_sid=sid,
+                participant=self.participant,
+                body="" if voice else text,
+                transcript=text if voice else None,
+                media=[VOICE_NOTE] if voice else [],
+                received_at=self.clock.now(),
+            )
+            # The inbox, then the worker, as the webhook's arrival does (one user at a time).
+            if await asyncio.to_thread(self.store.record_inbound, message):
+                worker.submit(message)
             await self._settle(sid)
 
     async def _settle(self, sid: str) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -26,7 +25,6 @@ from listener.conversation.engine import Engine
 from listener.conversation.extraction import Reader
 from listener.logs import message_context
 from listener.models import InboundMessage, OutboundReply
-from listener.processing.arrival import Arrival
 from listener.processing.composing import Composing
 from listener.processing.delivery import Delivery
 from listener.processing.lanes import OrderedLanes
@@ -65,18 +63,12 @@ class Worker:
         self.engine = engine
         self.delivery = delivery
         self._threads = ThreadPoolExecutor(PROCESSING_THREADS, thread_name_prefix="processing")
-        self.arrival = Arrival(store, self.submit)
         self.processing = Processing(settings, store, engine, transcriber, reader, self._threads, self._claim)
         self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
         self.recovery = Recovery(settings, store, self._resume_message, self._resume_reply)
         self._lanes = OrderedLanes("process")
         self._queued: set[str] = set()
-        self._failures: dict[str, int] = {}
-
-    async def accept(self, participant: str, build: Callable[[datetime], InboundMessage]) -> bool:
-        """Record a delivery in the inbox and queue it; False when it was seen before."""
-        return await self.arrival.accept(participant, build)
 
     # processing ----------------------------------------------------------------------
 
@@ -118,21 +110,31 @@ class Worker:
                 log.warning("message %s: the store failed (%s); trying again in %gs", message.message_sid, exc, wait)
                 await asyncio.sleep(wait)
                 continue
-            except Exception:
+            except Exception as exc:
                 metrics.MESSAGES_FAILED.inc()
-                await self._failed(message)
+                await self._failed(message, exc)
                 return
-            self._failures.pop(message.message_sid, None)
             if outcome is not None:
                 metrics.MESSAGES_PROCESSED.inc()
                 for reply in outcome.replies:
                     self.sending.submit(reply, self.composing.begin(reply))
             return
 
-    async def _failed(self, message: InboundMessage) -> None:
-        """The flow raised on this message. Retry it (a recovery sweep will), but after
-        `PROCESS_MAX_ATTEMPTS` tries keep it aside: recorded, no longer retried."""
-        failures = self._failures[message.message_sid] = self._failures.get(message.message_sid, 0) + 1
+    async def _failed(self, message: InboundMessage, error: Exception) -> None:
+        """The flow raised on this message (a bug, not storage trouble). Retry it (a
+        recovery sweep will), but after `PROCESS_MAX_ATTEMPTS` tries, counted on the inbox
+        item itself so every process adds to one count, keep it aside: recorded, no longer
+        retried."""
+        try:
+            failures = await self.processing.on_thread(
+                self.store.record_failed_attempt, message.message_sid, f"{type(error).__name__}: {error}"
+            )
+        except StoreError:
+            log.exception("message %s failed, and its failure could not be counted; it stays pending", message.message_sid)
+            return
+        if failures == 0:
+            log.exception("message %s failed; it is no longer pending", message.message_sid)
+            return
         if failures < self.settings.process_max_attempts:
             log.exception("message %s failed (try %d); it stays pending", message.message_sid, failures)
             return
@@ -141,8 +143,6 @@ class Worker:
             await self.processing.set_aside(message)
         except Exception:
             log.exception("message %s could not be set aside; it stays pending", message.message_sid)
-            return
-        self._failures.pop(message.message_sid, None)
 
     # sending -------------------------------------------------------------------------
 
