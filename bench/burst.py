@@ -16,7 +16,7 @@ same burst to participants of an event whose acknowledgements are templates: wha
 server does when no model call is on the path.
 
 Run: python bench/burst.py [--participants 1000] [--model-seconds 1] [--stores sqlite,firestore]
-     python bench/burst.py --participants 20 --stores sqlite   (the concurrency figure)
+     python bench/burst.py --participants 20 --window 0   (the concurrency figure: 20 at once)
 """
 
 from __future__ import annotations
@@ -129,8 +129,9 @@ def onboard(store: Store, run: str, count: int) -> None:
         list(pool.map(join, range(count)))
 
 
-async def burst(port: int, forms: list[dict[str, str]]) -> tuple[list[float], Counter[str], float]:
-    """Send the forms spread evenly over one second, open loop; latencies and failures."""
+async def burst(port: int, forms: list[dict[str, str]], window: float) -> tuple[list[float], Counter[str], float]:
+    """Send the forms spread evenly over `window` seconds (0: all at once), open loop;
+    latencies and failures."""
     client = WebhookClient(port, connections=512, timeout=30)
     latencies: list[float] = []
     failures: Counter[str] = Counter()
@@ -148,7 +149,7 @@ async def burst(port: int, forms: list[dict[str, str]]) -> tuple[list[float], Co
     started = time.perf_counter()
     tasks = []
     for index, form in enumerate(forms):
-        delay = started + index * BURST_SECONDS / len(forms) - time.perf_counter()
+        delay = started + index * window / len(forms) - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(send(form)))
@@ -158,7 +159,7 @@ async def burst(port: int, forms: list[dict[str, str]]) -> tuple[list[float], Co
 
 
 def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[str, str], model: ChildFake,
-              twilio: ChildFake, workdir: Path, timeout: float) -> dict:
+              twilio: ChildFake, workdir: Path, timeout: float, window: float = BURST_SECONDS) -> dict:
     store = open_store(store_url, Settings(_env_file=None))
     for event in EVENTS.values():
         store.put_event(event)
@@ -173,7 +174,7 @@ def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[
         forms = [message_form(f"SMburst{run[0]}{index:025d}", participant(run, index),
                               f"thought from participant {index}") for index in range(count)]
         wall_started = time.time()
-        latencies, failures, _ = asyncio.run(burst(port, forms))
+        latencies, failures, _ = asyncio.run(burst(port, forms, window))
         deadline = time.monotonic() + timeout
         while twilio.ask("count") - sent_before < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -253,13 +254,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--model-seconds", type=float, default=1.0)
+    parser.add_argument("--window", type=float, default=BURST_SECONDS,
+                        help="seconds the messages are spread over (0: all at once)")
     parser.add_argument("--stores", default="sqlite,firestore")
     parser.add_argument("--timeout", type=float, default=120.0, help="how long to wait for the replies")
     parser.add_argument("--keep", type=Path, help="keep the servers' logs and databases in this folder")
     args = parser.parse_args()
 
     print(machine_line())
-    print(f"{args.participants} participants, one message each within {BURST_SECONDS:g} s; one uvicorn worker; "
+    print(f"{args.participants} participants, one message each within {args.window:g} s; one uvicorn worker; "
           f"the model takes {args.model_seconds:g} s per acknowledgement")
     twilio = ChildFake(_serve_twilio)
     model = ChildFake(_serve_model, args.model_seconds)
@@ -280,7 +283,7 @@ def main() -> None:
                         label = ("baseline: acknowledgements are templates (no model on the path)" if run == "template"
                                  else f"acknowledgements composed by the model ({args.model_seconds:g} s each)")
                         report(run_burst(label, run, args.participants, store_url, extra, model, twilio,
-                                         Path(workdir), args.timeout))
+                                         Path(workdir), args.timeout, args.window))
     finally:
         twilio.stop()
         model.stop()
