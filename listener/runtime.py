@@ -65,6 +65,9 @@ def build_runtime(settings: Settings | None = None, store: Store | None = None) 
     from listener.ai.transcriber import OpenAITranscriber
 
     client = async_client(settings)
+    # The SDK imports each API's modules on first use (a tenth of a second): at start,
+    # not in the first participant's wait.
+    _ = client.chat.completions, client.audio.transcriptions
     in_flight = asyncio.Semaphore(settings.openai_max_in_flight)
     deadline = settings.openai_deadline_seconds
     return Runtime(
