@@ -103,7 +103,9 @@ def test_flow_check_and_graph(tmp_path):
     checked = run(["flow", "check", str(ROOT / "transitions.yaml")], tmp_path)
     assert checked.returncode == 0 and "ok: 11 states" in checked.stdout
     drawn = run(["flow", "graph", str(ROOT / "transitions.yaml")], tmp_path)
-    assert drawn.stdout.startswith("stateDiagram-v2\n")
+    assert drawn.stdout.startswith("flowchart TB\n")
+    picture = run(["flow", "graph", "--format", "svg", str(ROOT / "transitions.yaml")], tmp_path)
+    assert picture.returncode == 0 and picture.stdout.startswith("<svg ") and picture.stdout.rstrip().endswith("</svg>")
 
 
 def test_flow_check_reports_a_broken_graph_by_line(tmp_path):

@@ -173,7 +173,7 @@ def _node(drawing: Drawing, node: PlacedNode, main: bool, current: bool, numbers
     rect = node.rect
     if node.name == START:
         return f'<circle class="start" cx="{_n(rect.cx)}" cy="{_n(rect.cy)}" r="{_n(rect.w / 2)}"><title>start</title></circle>'
-    classes = " ".join(["state", "routing" if node.routing else "waiting", *(["main"] if main else []),
+    classes = " ".join(["state", "router" if node.routing else "waiting", *(["main"] if main else []),
                         *(["current"] if current else [])])
     if node.routing:
         inset = 12
