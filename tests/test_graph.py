@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from harness import ROOT, shipped_flow
 
+from listener.conversation.graph import FlowError, parse_graph
 from listener.diagram.model import drawing
 from listener.diagram.readme import PICTURE, picture_line
 from listener.diagram.svg import render
-from listener.conversation.graph import FlowError, parse_graph
 
 SHIPPED = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
 

@@ -54,6 +54,6 @@ def draw_flow(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{args.write}: {exc.strerror or exc}") from exc
     except ValueError as exc:
-        raise CommandError(f"{args.write}: {exc}") from exc
+        raise CommandError(f"{args.write}: {exc}", exit_code=2) from exc
     print(f"{args.write}: diagram written ({written})")
     return 0

@@ -209,7 +209,7 @@ class _Placer:
         preferred = self._preferred_row(name)
         last_row = max(row for row, _ in self.cells.values()) + 1
         last_col = max(col for _, col in self.cells.values()) + 1
-        candidates = [(row, col) for col in range(1, last_col + 1) for row in range(0, last_row + 1)]
+        candidates = [(row, col) for col in range(1, last_col + 1) for row in range(last_row + 1)]
         candidates.sort(key=lambda cell: (abs(cell[0] - preferred) + 2 * (cell[1] - 1), -cell[0]))
         for cell in candidates:
             if self._fits(name, cell):

@@ -25,7 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from listener.conversation.graph import ANY_STATE, QUESTIONS_GROUP, Graph, TransitionSpec
+from listener.conversation.graph import (
+    ANY_STATE,
+    QUESTIONS_GROUP,
+    Graph,
+    TransitionSpec,
+)
 from listener.conversation.wording import say_guard
 
 START = "[*]"

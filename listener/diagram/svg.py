@@ -8,8 +8,8 @@ same wherever it is shown and needs no browser to make. Texts are escaped; a sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
@@ -109,14 +109,14 @@ def _svg(drawing: Drawing, placed: Layout, numbers: FlowNumbers | None, current:
     bounds = placed.bounds
     main = set(drawing.main_path)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="flow-diagram" role="img" '
-        f'viewBox="{_n(bounds.x)} {_n(bounds.y)} {_n(bounds.w)} {_n(bounds.h)}" '
-        f'width="{_n(bounds.w)}" height="{_n(bounds.h)}" aria-labelledby="flow-diagram-title">',
-        f'<title id="flow-diagram-title">The conversation in {_attr(drawing.file)}: '
-        f'{" → ".join(_attr(name) for name in drawing.main_path)}</title>',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" class="flow-diagram" role="img" '
+         f'viewBox="{_n(bounds.x)} {_n(bounds.y)} {_n(bounds.w)} {_n(bounds.h)}" '
+         f'width="{_n(bounds.w)}" height="{_n(bounds.h)}" aria-labelledby="flow-diagram-title">'),
+        (f'<title id="flow-diagram-title">The conversation in {_attr(drawing.file)}: '
+         f'{" → ".join(_attr(name) for name in drawing.main_path)}</title>'),
         f"<style>{STYLE}</style>",
-        '<defs><marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>',
+        ('<defs><marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'),
         '<g class="viewport">',
     ]
     for box in sorted(placed.boxes.values(), key=lambda box: box.depth):

@@ -17,6 +17,7 @@ window.ListenerDiagram = (function () {
     svg.removeAttribute("width");
     svg.removeAttribute("height");
     svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    frame.style.aspectRatio = fit.w + " / " + fit.h;  // as tall as the drawing needs, up to max-height
 
     function apply() {
       svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
