@@ -487,8 +487,15 @@ class _Placer:
                 end = at(route.edge.dest, in_side, index, source)
                 if route.edge.source in boxes:
                     start = (start[0], end[1])
-                if route.edge.dest in boxes:
+                elif route.edge.dest in boxes:
                     end = (end[0], start[1])
+                else:
+                    # one straight line: at the port of the more crowded side, if the other state spans it
+                    crowded = len(sides[(route.edge.source, out_side)]) >= len(sides[(route.edge.dest, in_side)])
+                    y = start[1] if crowded else end[1]
+                    other = dest if crowded else source
+                    if other.y + 4 <= y <= other.bottom - 4:
+                        start, end = (start[0], y), (end[0], y)
                 middle = (start[0] + end[0]) / 2
                 points = [start, (middle, start[1]), (middle, end[1]), end] if start[1] != end[1] else [start, end]
             else:
