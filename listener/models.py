@@ -183,6 +183,9 @@ class Interaction(BaseModel):
     media: list[Media] = Field(default_factory=list)
     state: str
     at: datetime
+    transitions: list[str] = Field(default_factory=list)
+    """For an inbound message, what it fired (the engine's trace: `transitions[12]:asking_name`,
+    `routing.routes[3]`), so the console can count each transition."""
 
 
 ReplyStatus = Literal["pending", "sending", "sent", "delivered", "read", "failed", "undelivered"]

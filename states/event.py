@@ -5,6 +5,7 @@ from __future__ import annotations
 from listener.conversation.extraction import Extraction
 from listener.conversation.turn import Turn
 from listener.conversation.values import template_value
+from listener.conversation.wording import reads
 from listener.models import Answer, EventConfig, Membership
 
 PENDING_CHANGE = "event_change"
@@ -54,11 +55,13 @@ def _carried_over(turn: Turn) -> dict[str, Answer]:
 # joining from the first message or the event-ID question -------------------------------
 
 
+@reads('open event named', unless='no open event named')
 def mentions_open_event(turn: Turn) -> bool:
     event = _mentioned(turn, turn.text)
     return event is not None and not event.closed
 
 
+@reads('closed event named', unless='no closed event named')
 def mentions_closed_event(turn: Turn) -> bool:
     event = _mentioned(turn, turn.text)
     return event is not None and event.closed
@@ -85,10 +88,12 @@ def say_unknown(turn: Turn) -> None:
 # the current event ------------------------------------------------------------------------
 
 
+@reads('has a current event', unless='no current event')
 def has_current_event(turn: Turn) -> bool:
     return turn.snapshot.current_event_id is not None
 
 
+@reads('event still exists', unless='event deleted')
 def current_event_exists(turn: Turn) -> bool:
     return turn.event is not None
 
@@ -115,6 +120,7 @@ def _target(turn: Turn) -> EventConfig | None:
     return _mentioned(turn, turn.argument) if turn.argument else None
 
 
+@reads('another open event named', unless='no other open event named')
 def change_target_known(turn: Turn) -> bool:
     """The argument names an open event other than the current one."""
     event = _target(turn)
@@ -125,6 +131,7 @@ def change_target_known(turn: Turn) -> bool:
     )
 
 
+@reads('current event named', unless='current event not named')
 def change_target_is_current(turn: Turn) -> bool:
     event = _target(turn)
     return event is not None and event.event_id == turn.snapshot.current_event_id

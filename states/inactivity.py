@@ -9,6 +9,7 @@ from __future__ import annotations
 from listener.conversation.extraction import Choice
 from listener.conversation.turn import Turn
 from listener.conversation.values import template_value
+from listener.conversation.wording import reads
 
 RETURNED_MESSAGE = "returned_message"
 OFFERED = "event_choices"
@@ -27,6 +28,7 @@ def _live_events(turn: Turn) -> list[Choice]:
     return choices
 
 
+@reads('in several events', unless='in one event')
 def belongs_to_several_events(turn: Turn) -> bool:
     return len(_live_events(turn)) >= 2
 
@@ -53,6 +55,7 @@ def _chosen(turn: Turn):
     return turn.remember("choice", lambda: turn.services.extractor.choice(turn.text, _offered(turn)))
 
 
+@reads('event chosen', unless='no event chosen')
 def choice_made(turn: Turn) -> bool:
     found = _chosen(turn)
     return found.ok and turn.services.events.get(str(found.value)) is not None

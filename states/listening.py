@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from listener.conversation.responding import enforce_brevity
 from listener.conversation.turn import Turn
+from listener.conversation.wording import reads
 from listener.models import ComposeRequest
 from states.profile import given_name
 
 
+@reads("over the event's limit", unless="under the event's limit")
 def over_limit(turn: Turn) -> bool:
     """The participant has made the event's `interaction_limit` contributions already
     (answers to questions and commands do not count)."""

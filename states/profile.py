@@ -12,6 +12,7 @@ from listener.conversation.extraction import Extraction
 from listener.conversation.questions import Question
 from listener.conversation.turn import Turn
 from listener.conversation.values import answer_value
+from listener.conversation.wording import reads
 from listener.models import Answer
 
 NAME = "name"
@@ -38,6 +39,7 @@ def read_answer(turn: Turn) -> Extraction:
 # routing ------------------------------------------------------------------------------------
 
 
+@reads('still to ask {0}', unless='{0} answered')
 def still_to_ask(turn: Turn, key: str) -> bool:
     """The event asks this question and the participant has not answered it there."""
     event, membership = turn.event, turn.membership
@@ -47,11 +49,13 @@ def still_to_ask(turn: Turn, key: str) -> bool:
     return asked and key not in membership.answers
 
 
+@reads('welcomed', unless='not welcomed yet')
 def welcomed(turn: Turn) -> bool:
     membership = turn.membership
     return membership is not None and membership.welcomed
 
 
+@reads('finished', unless='not finished')
 def completed(turn: Turn) -> bool:
     """The participant said `finish` in this event (a welcome would come after the goodbye)."""
     membership = turn.membership
@@ -79,6 +83,7 @@ def _answer(turn: Turn) -> Extraction:
     return turn.remember("answer", lambda: parser(turn))
 
 
+@reads('answer understood', unless='answer not understood')
 def understood(turn: Turn) -> bool:
     """The answer was read: a value, or a clear "prefer not to say"."""
     return _answer(turn).status != "not_found"
@@ -111,6 +116,7 @@ def _new_name(turn: Turn) -> Extraction:
     return turn.remember("new_name", lambda: turn.services.extractor.answer(question, turn.argument))
 
 
+@reads('new name given', unless='no name given')
 def new_name_given(turn: Turn) -> bool:
     return bool(turn.argument) and NAME in turn.flow.graph.questions and _new_name(turn).status != "not_found"
 

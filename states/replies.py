@@ -5,6 +5,7 @@ from __future__ import annotations
 from listener.conversation.extraction import Extraction
 from listener.conversation.graph import text_keys
 from listener.conversation.turn import Turn
+from listener.conversation.wording import reads
 
 
 @text_keys
@@ -28,6 +29,7 @@ def reprompt(turn: Turn) -> None:
         turn.say(key)
 
 
+@reads('last attempt', unless='attempts left')
 def out_of_attempts(turn: Turn) -> bool:
     """True on the last answer the state will wait for (this one failed too)."""
     return turn.snapshot.attempts + 1 >= turn.max_attempts
@@ -37,11 +39,13 @@ def _yes_no(turn: Turn) -> Extraction:
     return turn.remember("yes_no", lambda: turn.services.extractor.yes_no(turn.text))
 
 
+@reads('said yes', unless='did not say yes')
 def said_yes(turn: Turn) -> bool:
     answer = _yes_no(turn)
     return answer.ok and answer.value is True
 
 
+@reads('said no', unless='did not say no')
 def said_no(turn: Turn) -> bool:
     answer = _yes_no(turn)
     return answer.ok and answer.value is False

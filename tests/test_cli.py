@@ -103,7 +103,22 @@ def test_flow_check_and_graph(tmp_path):
     checked = run(["flow", "check", str(ROOT / "transitions.yaml")], tmp_path)
     assert checked.returncode == 0 and "ok: 11 states" in checked.stdout
     drawn = run(["flow", "graph", str(ROOT / "transitions.yaml")], tmp_path)
-    assert drawn.stdout.startswith("stateDiagram-v2\n")
+    assert drawn.stdout.startswith("flowchart TB\n")
+    picture = run(["flow", "graph", "--format", "svg", str(ROOT / "transitions.yaml")], tmp_path)
+    assert picture.returncode == 0 and picture.stdout.startswith("<svg ") and picture.stdout.rstrip().endswith("</svg>")
+
+
+def test_flow_graph_writes_the_readme_picture_and_refuses_a_file_without_the_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Flow\n<!-- flow-diagram:start (generated) -->\nold\n<!-- flow-diagram:end -->\nafter\n")
+    written = run(["flow", "graph", str(ROOT / "transitions.yaml"), "--write", str(readme)], tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert "](docs/flow.svg)\n<!-- flow-diagram:end -->\nafter\n" in readme.read_text() and "old" not in readme.read_text()
+    assert (tmp_path / "docs" / "flow.svg").read_text() == (ROOT / "docs" / "flow.svg").read_text()
+    plain = tmp_path / "plain.md"
+    plain.write_text("# nothing to replace\n")
+    refused = run(["flow", "graph", str(ROOT / "transitions.yaml"), "--write", str(plain)], tmp_path)
+    assert refused.returncode == 2 and "flow-diagram:start" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_flow_check_reports_a_broken_graph_by_line(tmp_path):

@@ -43,8 +43,8 @@ def figure(page, name: str) -> str:
 
 def highlighted(page) -> str:
     """The name in the diagram's highlighted state box."""
-    page.wait_for_function("document.querySelector('#diagram svg .current') !== null")
-    return (page.locator("#diagram svg .current").text_content() or "").strip()
+    page.wait_for_function("document.querySelector('#diagram svg .current .name') !== null")
+    return (page.locator("#diagram svg .current .name").text_content() or "").strip()
 
 
 def test_login_then_events_and_an_event_page_follow_webhooks(page, console_app):  # noqa: F811
@@ -181,16 +181,110 @@ def test_a_designer_edits_the_flow_reloads_and_plays_it(page, console_app):  # n
         flow_file.write_text(original)  # the later tests play the shipped flow
 
 
-def test_flow_page_draws_the_diagram_with_counts(page, console_app):  # noqa: F811
+DRAWING_INSIDE_FRAME = """() => {
+    const frame = document.getElementById("diagram").getBoundingClientRect();
+    const drawing = document.querySelector("#diagram svg .viewport").getBoundingClientRect();
+    return {frame: [frame.left, frame.top, frame.right, frame.bottom],
+            drawing: [drawing.left, drawing.top, drawing.right, drawing.bottom, drawing.width]};
+}"""
+
+
+def _inside(page) -> dict:
+    box = page.evaluate(DRAWING_INSIDE_FRAME)
+    left, top, right, bottom = box["frame"]
+    d_left, d_top, d_right, d_bottom, _ = box["drawing"]
+    assert left - 1 <= d_left and d_right <= right + 1 and top - 1 <= d_top and d_bottom <= bottom + 1, box
+    assert d_right - d_left > (right - left) * 0.5 or d_bottom - d_top > (bottom - top) * 0.5, f"fitted but tiny: {box}"
+    return box
+
+
+def _fits_and_zooms(page, name: str) -> None:
+    page.wait_for_selector("#diagram svg .viewport")
+    before = _inside(page)
+    screenshot(page, name)
+    page.click("[data-zoom=in]")
+    zoomed = page.evaluate(DRAWING_INSIDE_FRAME)
+    assert zoomed["drawing"][4] == pytest.approx(before["drawing"][4] * 1.25, rel=0.02)
+    assert page.get_attribute("#diagram", "data-zoom") == "1.250"
+    page.click("[data-zoom=out]")
+    page.click("[data-zoom=out]")
+    assert page.evaluate(DRAWING_INSIDE_FRAME)["drawing"][4] == pytest.approx(before["drawing"][4] / 1.25, rel=0.02)
+    page.click("[data-zoom=fit]")
+    assert page.evaluate(DRAWING_INSIDE_FRAME)["drawing"][4] == pytest.approx(before["drawing"][4], rel=0.01)
+
+
+def test_flow_page_fits_its_frame_and_zooms_on_a_desktop_and_a_phone(browser, console_app):  # noqa: F811
+    for viewport, name, mobile in (({"width": 1280, "height": 800}, "07-flow-desktop", False),
+                                   ({"width": 390, "height": 844}, "07-flow-phone", True)):
+        context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(console_app.url + "/console/login?next=/console/flow")
+            page.fill("#token", CONSOLE_TOKEN)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/console/flow")
+            _fits_and_zooms(page, name)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"the flow page is {width}px wide in a {viewport['width']}px window"
+        finally:
+            context.close()
+
+
+def _fired(page) -> dict[tuple[str, str, str], int]:
+    """Every transition on the drawing, (from, to, words) -> how often it fired."""
+    return {
+        (item["from"], item["to"], item["words"]): item["fired"]
+        for item in page.evaluate("""() => Array.from(document.querySelectorAll("#diagram svg text[data-keys]")).map(text => ({
+            from: text.closest("g.label").dataset.from, to: text.closest("g.label").dataset.to,
+            words: Array.from(text.querySelectorAll(".words")).map(part => part.textContent.trim()).join(" "),
+            fired: Number(text.dataset.fired)}))""")
+    }
+
+
+def test_flow_page_counts_each_transition_a_conversation_takes(page, console_app):  # noqa: F811
     page.goto(console_app.url + "/console/flow")
-    page.wait_for_selector("#diagram[data-drawn] svg")
-    counts = dict(
-        (row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
-        for row in page.locator("#state-counts tbody tr").all()
-    )
-    assert counts["listening"] == "1" and counts["asking_name"] == "0"
-    assert "1 here" in (page.locator("#diagram svg").text_content() or "")
-    screenshot(page, "07-flow")
+    before = _fired(page)
+    assert before, "no transition on the drawing"
+    script = ["hello", "OLDFAIR", "TOWNHALL", "stop", "start", "Grace", "finish", "change name Ada"]
+    for index, body in enumerate(script):
+        send(console_app, f"SMcount{index:04d}", body, sender="+15550001002")
+    page.reload()
+    after = _fired(page)
+    taken = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert taken == {
+        ("new", "awaiting_event_id", "message"): 1,
+        ("before_event", "awaiting_event_id", "message: closed event named"): 1,
+        ("before_event", "routing", "message: open event named"): 1,
+        ("routing", "questions", "still to ask <key>"): 2,
+        ("*", "opted_out", "stop"): 1,
+        ("opted_out", "routing", "start"): 1,
+        ("questions", "routing", "message: answer understood"): 1,
+        ("routing", "listening", "not welcomed yet and not finished"): 1,
+        ("joined", "listening", "finish"): 1,
+        ("joined", "routing", "change_name: new name given"): 1,
+        ("routing", "listening", "otherwise"): 1,
+    }
+    rows = {(row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text(), row.locator("td").nth(2).inner_text()):
+            int(row.locator("td").nth(3).inner_text()) for row in page.locator("#arrow-counts tbody tr").all()}
+    assert rows == after, "the table and the drawing disagree"
+    resting = page.locator("#diagram svg [data-state=listening] .resting").get_attribute("data-resting")
+    counts = dict((row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text())
+                  for row in page.locator("#state-counts tbody tr").all())
+    assert resting == counts["listening"] == "2"
+    screenshot(page, "07-flow-with-numbers")
+
+
+def test_a_state_links_to_its_line_in_the_flow_file(page, console_app):  # noqa: F811
+    page.goto(console_app.url + "/console/flow")
+    link = page.locator("#diagram svg [data-state=opted_out] a")
+    where = link.text_content() or ""
+    assert where.startswith("transitions.yaml:")
+    line = where.split(":")[1]
+    link.click()
+    page.wait_for_url(f"**/console/flow/source#L{line}")
+    assert page.locator(f"#L{line}").inner_text().strip() == "- name: opted_out"
+    screenshot(page, "07-flow-source-line")
 
 
 def test_errors_are_pages_and_the_console_fits_a_phone(browser, page, console_app):  # noqa: F811

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from harness import ROOT, shipped_flow
 
-from listener.conversation.diagram import mermaid
 from listener.conversation.graph import FlowError, parse_graph
+from listener.diagram.model import drawing
+from listener.diagram.readme import PICTURE, picture_line
+from listener.diagram.svg import render
 
 SHIPPED = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
 
@@ -94,9 +96,11 @@ def test_every_text_the_behaviour_says_exists_in_the_graph():
 
 def test_readme_diagram_is_generated_from_the_graph():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"<!-- flow-diagram:start.*?-->\n```mermaid\n(.*?)```\n<!-- flow-diagram:end -->", readme, re.S)
+    match = re.search(r"<!-- flow-diagram:start.*?-->\n(.*?)<!-- flow-diagram:end -->", readme, re.S)
     assert match, "README has no generated diagram block"
-    assert match.group(1) == mermaid(shipped_flow().graph), "README diagram is stale: run `listener flow graph --write README.md`"
+    stale = "README diagram is stale: run `listener flow graph --write README.md`"
+    assert match.group(1) == picture_line("transitions.yaml"), stale
+    assert (ROOT / PICTURE).read_text(encoding="utf-8") == render(drawing(shipped_flow().graph)), stale
 
 
 # the loader's errors name the line and the key at fault ----------------------------------

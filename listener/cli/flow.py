@@ -7,8 +7,11 @@ from pathlib import Path
 
 from listener.cli.common import CommandError
 from listener.config import Settings
-from listener.conversation.diagram import mermaid, with_diagram
 from listener.conversation.flow import Flow
+from listener.diagram.mermaid import mermaid
+from listener.diagram.model import drawing
+from listener.diagram.readme import write_readme
+from listener.diagram.svg import render
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,11 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="validate the graph as the server does at start")
     check.add_argument("file", nargs="?", help="graph file (default: FLOW_FILE or transitions.yaml)")
     check.set_defaults(handler=check_flow)
-    graph = commands.add_parser("graph", help="print the state diagram")
+    graph = commands.add_parser("graph", help="print the flow diagram")
     graph.add_argument("file", nargs="?", help="graph file (default: FLOW_FILE or transitions.yaml)")
-    graph.add_argument("--format", choices=["mermaid"], default="mermaid")
+    graph.add_argument("--format", choices=["mermaid", "svg"], default="mermaid",
+                       help="Mermaid flowchart text, or the SVG picture the README and the console show")
     graph.add_argument("--write", metavar="MARKDOWN", type=Path,
-                       help="replace the diagram block of this Markdown file (e.g. README.md) instead of printing")
+                       help="write the SVG picture to docs/flow.svg beside this Markdown file (e.g. README.md) "
+                            "and point its diagram block at it, instead of printing")
     graph.set_defaults(handler=draw_flow)
 
 
@@ -39,16 +44,16 @@ def check_flow(args: argparse.Namespace) -> int:
 
 
 def draw_flow(args: argparse.Namespace) -> int:
-    diagram = mermaid(_load(args).graph)
+    graph = _load(args).graph
+    picture = drawing(graph)
     if args.write is None:
-        print(diagram, end="")
+        print(render(picture) if args.format == "svg" else mermaid(picture), end="")
         return 0
     try:
-        document = args.write.read_text(encoding="utf-8")
-        args.write.write_text(with_diagram(document, diagram), encoding="utf-8")
+        written = write_readme(args.write, picture.file, render(picture))
     except OSError as exc:
         raise CommandError(f"{args.write}: {exc.strerror or exc}") from exc
     except ValueError as exc:
-        raise CommandError(f"{args.write}: {exc}") from exc
-    print(f"{args.write}: diagram written")
+        raise CommandError(f"{args.write}: {exc}", exit_code=2) from exc
+    print(f"{args.write}: diagram written ({written})")
     return 0

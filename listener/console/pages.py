@@ -29,14 +29,17 @@ from listener.console.access import (
 from listener.console.rendering import HERE, ConsoleRoute, page
 from listener.console.streams import export_body
 from listener.console.views import (
-    diagram_source,
+    FIRED_WINDOW,
+    arrow_rows,
     event_summaries,
     feed,
+    fired_counts,
     participant_rows,
     state_counts,
     summarise,
 )
-from listener.conversation.diagram import mermaid
+from listener.diagram.model import drawing
+from listener.diagram.svg import FlowNumbers, render
 from listener.models import EventConfig
 from listener.operators.export import FORMATS, ExportFormat, ExportRequest
 from listener.operators.stats import collect_stats
@@ -178,13 +181,31 @@ async def event_export(request: Request, event_id: str, format: ExportFormat) ->
     )
 
 
+def source_link(line: int) -> str:
+    """Where a state's `transitions.yaml:LINE` leads: that line of the loaded flow file."""
+    return f"/console/flow/source#L{line}"
+
+
 @router.get("/flow")
 async def flow_page(request: Request) -> Response:
+    """The drawing with its numbers: participants resting in each state now, and how often
+    each transition fired in the last 24 hours (so a designer sees where people stop)."""
     service = service_of(request)
     graph = service.worker.engine.flow.graph
+    picture = drawing(graph)
+    since = datetime.now(timezone.utc) - FIRED_WINDOW
     stats = await asyncio.to_thread(collect_stats, service.store)
+    fired = await asyncio.to_thread(fired_counts, service.store, since)
     counts = state_counts(graph, stats)
+    svg = render(picture, FlowNumbers(resting=dict(counts), fired=fired), link=source_link)
     return page(
-        request, "flow.html", counts=counts, diagram=diagram_source(mermaid(graph), counts),
+        request, "flow.html", counts=counts, svg=svg, arrows=arrow_rows(picture, fired),
         flow_file=Path(service.settings.flow_file).name,
     )
+
+
+@router.get("/flow/source")
+async def flow_source(request: Request) -> Response:
+    """The flow file as this server loaded it, each line numbered and linkable (`#L57`)."""
+    graph = service_of(request).worker.engine.flow.graph
+    return page(request, "flow_source.html", lines=graph.text.splitlines(), flow_file=Path(graph.source).name)

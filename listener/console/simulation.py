@@ -6,12 +6,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from listener.console.pages import router, service_of
+from listener.console.pages import router, service_of, source_link
 from listener.console.rendering import error_response, page
 from listener.console.simulator import Simulator, SimulatorView
-from listener.console.views import diagram_source
-from listener.conversation.diagram import mermaid
 from listener.conversation.graph import FlowError
+from listener.diagram.model import drawing
+from listener.diagram.svg import render
 from listener.masking import mask_phone
 
 WAIT_HOURS = 25
@@ -43,7 +43,7 @@ def _as_json(view: SimulatorView) -> dict:
             {"speaker": line.speaker, "text": line.text, "voice": line.voice, "at": line.at.isoformat()}
             for line in view.lines
         ],
-        "diagram": diagram_source(mermaid(view.graph), [], current=view.state),
+        "diagram": render(drawing(view.graph), current=view.state, link=source_link),
     }
 
 

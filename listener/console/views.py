@@ -7,12 +7,13 @@ masked; message texts are shown to the organiser but never logged.
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 
 from listener.conversation.graph import Graph
+from listener.diagram.model import Drawing, trace_key
 from listener.masking import mask_phone
 from listener.models import EventConfig, Interaction
 from listener.operators.stats import EventStats, collect_stats
@@ -20,7 +21,8 @@ from listener.store.base import Store
 
 PARTICIPANT_ROWS = 500
 FEED_ITEMS = 50
-ARROW = re.compile(r"^\s+(?P<source>\S+) --> (?P<dest>\S+): (?P<label>.+)$")
+FIRED_WINDOW = timedelta(hours=24)
+"""The flow page counts the transitions fired this long back (a bounded read of the store)."""
 PROFILE_FIELDS = {
     "event_id", "participant", "joined_at", "last_active_at", "welcomed", "completed", "completed_at", "messages",
     "name",
@@ -39,6 +41,15 @@ class ParticipantRow(BaseModel):
     answers: dict[str, str]
     state: str
     last_message_at: datetime | None
+
+
+class ArrowRow(BaseModel):
+    """One transition or route of the diagram, with how often it fired in the window."""
+
+    source: str
+    dest: str
+    words: str
+    fired: int
 
 
 class FeedItem(BaseModel):
@@ -131,27 +142,21 @@ def state_counts(graph: Graph, stats: EventStats) -> list[tuple[str, int]]:
     return [(name, stats.by_state.get(name, 0)) for name in graph.states]
 
 
-def merge_arrows(diagram: str) -> str:
-    """One arrow per pair of states, its labels joined: the commands every state accepts
-    otherwise draw a dozen parallel arrows too small to read on a screen."""
-    labels: dict[tuple[str, str], list[str]] = {}
-    head: list[str] = []
-    for line in diagram.splitlines():
-        match = ARROW.match(line)
-        if match is None:
-            head.append(line)
-            continue
-        pair = (match["source"], match["dest"])
-        if match["label"] not in labels.setdefault(pair, []):
-            labels[pair].append(match["label"])
-    arrows = [f"    {source} --> {dest}: {', '.join(names)}" for (source, dest), names in labels.items()]
-    return "\n".join(head + arrows) + "\n"
+def fired_counts(store: Store, since: datetime) -> dict[str, int]:
+    """How often each transition and route fired since `since`: the trace kept on each
+    inbound record (`Interaction.transitions`), counted per transition (`transitions[12]`,
+    whichever member of a group it left from) and per route (`routing.routes[3]`)."""
+    counts: Counter[str] = Counter()
+    for item in store.iter_interactions(since=since):
+        if item.direction == "in":
+            counts.update(trace_key(label) for label in item.transitions)
+    return dict(counts)
 
 
-def diagram_source(diagram: str, counts: list[tuple[str, int]], current: str | None = None) -> str:
-    """The Mermaid diagram with merged arrows, each state's count, and `current` marked."""
-    lines = [merge_arrows(diagram).rstrip("\n")]
-    lines += [f"    {name} : {count} here" for name, count in counts if count]
-    if current is not None:
-        lines += ["    classDef current fill:#ffd84d,stroke:#1a1a1a,stroke-width:3px", f"    class {current} current"]
-    return "\n".join(lines) + "\n"
+def arrow_rows(picture: Drawing, fired: dict[str, int]) -> list[ArrowRow]:
+    """The diagram's arrows as table rows, one per transition or route, in drawing order."""
+    return [
+        ArrowRow(source=edge.source, dest=edge.dest, words=label.text, fired=sum(fired.get(key, 0) for key in label.keys))
+        for edge in picture.edges
+        for label in edge.labels
+    ]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from listener.conversation.questions import Question
 from listener.conversation.values import known_values, placeholders
+from listener.conversation.wording import GuardWords, words_of
 from listener.errors import describe_validation_error, first_validation_problem
 
 CALLBACK_PATTERN = re.compile(r"^(?P<module>[a-z_][a-z0-9_]*)\.(?P<func>[a-z_][a-z0-9_]*)(?:\((?P<args>[^()]*)\))?$")
@@ -200,10 +201,35 @@ class GraphSpec(_Spec):
 
 @dataclass(frozen=True)
 class Callback:
-    """A resolved `module.function(args)` reference from the graph."""
+    """A resolved `module.function(args)` reference from the graph, with the function's
+    name, the graph's arguments and its plain words (for the diagram)."""
 
     reference: str
     function: Callable[..., Any]
+    name: str = ""
+    args: tuple[str, ...] = ()
+    words: GuardWords | None = None
+
+
+@dataclass(frozen=True)
+class GraphLines:
+    """Where things were declared in the file, for `transitions.yaml:LINE` links: a
+    question's state is declared by its `questions:` entry, the loader's `questions`
+    group by the `questions:` key."""
+
+    states: dict[str, int]
+    groups: dict[str, int]
+    transitions: list[int]
+
+
+@dataclass(frozen=True)
+class QuestionRoutes:
+    """The routes the loader wrote out of one `questions: GUARD` route: `count` routes
+    from index `first` of the routing state's routes, one per question, in order."""
+
+    first: int
+    count: int
+    guard: str
 
 
 def text_keys(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -249,6 +275,9 @@ class Graph:
     source: str
     callbacks: dict[str, Callback]
     states: dict[str, StateSpec]
+    lines: GraphLines | None = None
+    question_routes: dict[str, list[QuestionRoutes]] | None = None
+    text: str = ""
 
     def callback(self, reference: str) -> Callable[..., Any]:
         return self.callbacks[reference].function
@@ -303,7 +332,9 @@ def parse_graph(text: str, source: str = "transitions.yaml") -> Graph:
     except ValidationError as exc:
         loc, _ = first_validation_problem(exc)
         raise FlowError(describe_validation_error(exc, f"{source}:{lines.line(loc)}")) from exc
-    return _Checker(spec, source, lines).check()
+    graph = _Checker(spec, source, lines).check()
+    graph.text = text
+    return graph
 
 
 class _Checker:
@@ -316,6 +347,18 @@ class _Checker:
         self.callbacks: dict[str, Callback] = {}
         self.origins: dict[tuple, tuple] = {}
         """Where the loader's own states and routes were declared (a question, a route)."""
+        self.question_routes: dict[str, list[QuestionRoutes]] = {}
+        self.declared = GraphLines(
+            states={
+                **{state.name: lines.line(("states", index)) or 0 for index, state in enumerate(spec.states)},
+                **{question.state: lines.line(("questions", index)) or 0 for index, question in enumerate(spec.questions)},
+            },
+            groups={
+                **{name: lines.line(("groups", name)) or 0 for name in spec.groups},
+                QUESTIONS_GROUP: lines.line(("questions",)) or 0,
+            },
+            transitions=[lines.line(("transitions", index)) or 0 for index in range(len(spec.transitions))],
+        )
 
     def fail(self, path: tuple, message: str) -> None:
         for made in sorted(self.origins, key=len, reverse=True):
@@ -357,14 +400,14 @@ class _Checker:
                 on_exit=list(template.on_exit),
             ))
         routers = [
-            (state_index, route_index)
+            (state_index, route_index, route.questions)
             for state_index, state in enumerate(spec.states)
             for route_index, route in enumerate(state.routes)
             if route.questions is not None
         ]
         if spec.questions and not routers:
             self.fail(("questions",), "no routing state routes to the questions: add `- questions: profile.still_to_ask` to its routes")
-        for state_index, route_index in reversed(routers):
+        for state_index, route_index, guard in reversed(routers):
             state = spec.states[state_index]
             route = state.routes[route_index]
             for later in range(route_index + 1, len(state.routes)):
@@ -372,10 +415,14 @@ class _Checker:
                     "states", state_index, "routes", later)
             written = [
                 route.model_copy(update={"questions": None, "dest": question.state,
-                                         "conditions": [*route.conditions, f"{route.questions}({question.key})"]})
+                                         "conditions": [*route.conditions, f"{guard}({question.key})"]})
                 for question in spec.questions
             ]
             state.routes[route_index:route_index + 1] = written
+        for state_index, route_index, guard in routers:
+            made = self.question_routes.setdefault(spec.states[state_index].name, [])
+            first = route_index + len(made) * (len(spec.questions) - 1)
+            made.append(QuestionRoutes(first=first, count=len(spec.questions), guard=guard))
         insert_at = routers[0][0] + 1 if routers else len(spec.states)
         declared = len(spec.states)
         spec.states[insert_at:insert_at] = made_states
@@ -383,7 +430,7 @@ class _Checker:
             self.origins[("states", insert_at + offset)] = ("questions", offset)
         for index in range(insert_at, declared):
             self.origins[("states", index + len(made_states))] = ("states", index)
-        for state_index, route_index in routers:
+        for state_index, route_index, _ in routers:
             for offset in range(1, len(spec.questions)):
                 self.origins[("states", state_index, "routes", route_index + offset)] = ("states", state_index, "routes", route_index)
         spec.groups[QUESTIONS_GROUP] = [question.state for question in spec.questions]
@@ -396,7 +443,10 @@ class _Checker:
             if state.name in states:
                 self.fail(("states", index, "name"), f"state {state.name!r} is declared twice")
             states[state.name] = state
-        graph = Graph(spec=spec, source=self.source, callbacks=self.callbacks, states=states)
+        graph = Graph(
+            spec=spec, source=self.source, callbacks=self.callbacks, states=states,
+            lines=self.declared, question_routes=self.question_routes,
+        )
         if spec.initial not in states:
             self.fail(("initial",), f"unknown state {spec.initial!r}")
         if states[spec.initial].routing:
@@ -488,7 +538,7 @@ class _Checker:
             for arg in args:
                 self._text_key(path, arg)
         resolved = partial(_call_with_args, function, tuple(args)) if args else function
-        self.callbacks[reference] = Callback(reference, resolved)
+        self.callbacks[reference] = Callback(reference, resolved, match["func"], tuple(args), words_of(function))
 
     def _resolve_all(self, path: tuple, holder: Any, names: tuple[str, ...]) -> None:
         for name in names:

@@ -199,7 +199,11 @@ class Turn:
         )
 
     def inbound_interaction(self, kind: str, event_id: str | None) -> Interaction:
-        return inbound_record(self.message, kind, event_id, self.arrived_in)
+        """The inbound record, with what the message fired so far (a parked message keeps
+        the transition that parked it)."""
+        record = inbound_record(self.message, kind, event_id, self.arrived_in)
+        record.transitions = list(self.trace)
+        return record
 
     def record_inbound_as(self, kind: str) -> None:
         """File this message under another kind than its state's (`records:`) says."""
