@@ -48,10 +48,16 @@ from listener.store.firestore import FirestoreStore, firestore_client
 from listener.store.sqlite import SQLiteStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+LATER = T0 + timedelta(days=365)
+"""A cutoff after every message the tests record."""
 ALEX = "+15550100001"
 SAM = "+15550100002"
 EVENT = "CLIMATE24"
 OTHER_EVENT = "TOWNHALL"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 # building outcomes the way the engine does -------------------------------------------------
@@ -145,8 +151,23 @@ def test_inbox_records_a_delivery_once_and_lists_pending_oldest_first(any_store)
     assert any_store.record_inbound(later.model_copy(update={"body": "changed"})) is False
     assert any_store.inbound_status("SM-later") == "pending"
     assert any_store.inbound_status("SM-unknown") is None
-    assert any_store.pending_inbound() == [earlier, later]
-    assert any_store.pending_inbound(limit=1) == [earlier]
+    assert any_store.pending_inbound(LATER) == [earlier, later]
+    assert any_store.pending_inbound(LATER, limit=1) == [earlier]
+
+
+def test_recovery_reads_only_the_pending_items_received_before_its_cutoff(any_store):
+    """Times on a whole second and within it: their stored text must sort as time does."""
+    on_the_second = inbound("SM-a", at=T0)
+    half_past = inbound("SM-b", participant=SAM, at=T0 + timedelta(seconds=0.5))
+    next_second = inbound("SM-c", at=T0 + timedelta(seconds=1))
+    later = inbound("SM-d", participant=SAM, at=T0 + timedelta(minutes=5))
+    for message in (later, next_second, half_past, on_the_second):
+        any_store.record_inbound(message)
+    any_store.commit(outcome_for(None, next_second))
+    assert any_store.pending_inbound(T0) == []
+    assert any_store.pending_inbound(T0 + timedelta(seconds=0.75)) == [on_the_second, half_past]
+    assert any_store.pending_inbound(T0 + timedelta(minutes=1)) == [on_the_second, half_past]
+    assert any_store.pending_inbound(LATER) == [on_the_second, half_past, later]
 
 
 def test_one_delivery_recorded_concurrently_is_recorded_once(any_store):
@@ -164,7 +185,7 @@ def test_one_delivery_recorded_concurrently_is_recorded_once(any_store):
     for thread in threads:
         thread.join()
     assert sorted(results) == [False] * 5 + [True]
-    assert any_store.pending_inbound() == [message]
+    assert any_store.pending_inbound(LATER) == [message]
 
 
 def test_a_failed_attempt_is_counted_on_the_inbox_item_for_every_process(any_store):
@@ -178,7 +199,7 @@ def test_a_failed_attempt_is_counted_on_the_inbox_item_for_every_process(any_sto
         other.close()
     assert any_store.record_failed_attempt("SM-fails", "x" * 100_000) == 3
     assert any_store.inbound_status("SM-fails") == "pending"
-    assert any_store.pending_inbound() == [message]
+    assert any_store.pending_inbound(LATER) == [message]
     any_store.commit(outcome_for(None, message))
     assert any_store.record_failed_attempt("SM-fails", "too late: it is done") == 0
     assert any_store.record_failed_attempt("SM-never-recorded", "nothing") == 0
@@ -217,9 +238,9 @@ def test_a_commit_writes_snapshot_profile_interactions_outbox_and_marks_the_inbo
     assert any_store.get_profile(OTHER_EVENT, ALEX) is None
     assert list(any_store.iter_interactions(EVENT)) == outcome.interactions
     assert any_store.get_reply("SM-1-r1") == reply_to(message)
-    assert any_store.pending_replies() == [reply_to(message)]
+    assert any_store.pending_replies(now()) == [reply_to(message)]
     assert any_store.inbound_status("SM-1") == "done"
-    assert any_store.pending_inbound() == []
+    assert any_store.pending_inbound(LATER) == []
 
 
 def test_a_commit_updates_the_snapshot_and_profile_in_place(any_store):
@@ -360,7 +381,7 @@ def test_two_processes_on_one_participant_lose_no_update(any_store):
     assert snapshot.events["QUIET-ROOM"].messages == joined.events["QUIET-ROOM"].messages + 12
     stored = {i.id for i in any_store.iter_interactions("QUIET-ROOM", participant=chat.participant)}
     assert {m.message_sid for m in messages} <= stored
-    assert any_store.pending_inbound() == []
+    assert any_store.pending_inbound(LATER) == []
 
 
 # interactions -----------------------------------------------------------------------------
@@ -452,7 +473,7 @@ def test_replies_move_through_their_statuses(any_store):
     any_store.update_reply("SM-1-r1", "sent", provider_sid="SMprovider1")
     reply = any_store.get_reply("SM-1-r1")
     assert (reply.status, reply.provider_sid, reply.attempts) == ("sent", "SMprovider1", 1)
-    assert any_store.pending_replies() == []
+    assert any_store.pending_replies(now()) == []
     assert any_store.update_reply_by_provider_sid("SMprovider1", "failed", error="63016") is True
     assert any_store.update_reply_by_provider_sid("SMunknown", "delivered") is False
     reply = any_store.get_reply("SM-1-r1")
@@ -500,7 +521,7 @@ def test_a_reply_is_claimed_by_one_sender_only(any_store):
     assert claimed is not None and (claimed.status, claimed.claimed_by) == ("sending", "sender-a")
     assert any_store.claim_reply("SM-1-r1", 60, "sender-b") is None
     assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is not None, "the holder renews its claim"
-    assert any_store.pending_replies() == []
+    assert any_store.pending_replies(now()) == []
     any_store.update_reply("SM-1-r1", "sent", provider_sid="SMp")
     assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is None
     assert any_store.get_reply("SM-1-r1").claimed_until is None
@@ -528,10 +549,29 @@ def test_a_claim_whose_sender_died_expires_and_the_reply_is_pending_again(any_st
     deliver(any_store, inbound("SM-1"))
     assert any_store.claim_reply("SM-1-r1", 0.05, "sender-a") is not None
     time.sleep(0.1)
-    assert [reply.id for reply in any_store.pending_replies()] == ["SM-1-r1"]
+    assert [reply.id for reply in any_store.pending_replies(now())] == ["SM-1-r1"]
     assert any_store.claim_reply("SM-1-r1", 60, "sender-b") is not None
     any_store.update_reply("SM-1-r1", "pending", error="503: unavailable")
-    assert [reply.id for reply in any_store.pending_replies()] == ["SM-1-r1"]
+    assert [reply.id for reply in any_store.pending_replies(now())] == ["SM-1-r1"]
+
+
+def test_recovery_reads_only_the_replies_no_sender_holds(any_store):
+    """Pending replies, and claims that ended before `now` (on the second and within it)."""
+    message = inbound("SM-1")
+    free, lapsed, held, sent = (
+        reply_to(message).model_copy(update={"id": f"SM-1-r{n}"}) for n in range(1, 5)
+    )
+    lapsed = lapsed.model_copy(update={"status": "sending", "claimed_by": "dead", "claimed_until": T0})
+    held = held.model_copy(update={"status": "sending", "claimed_by": "alive", "claimed_until": T0 + timedelta(hours=1)})
+    outcome = outcome_for(None, message)
+    outcome.replies = [free, lapsed, held, sent]
+    any_store.record_inbound(message)
+    any_store.commit(outcome)
+    any_store.update_reply(sent.id, "sent", provider_sid="SMsent")
+    assert any_store.pending_replies(T0 - timedelta(seconds=1)) == [free]
+    assert any_store.pending_replies(T0 + timedelta(seconds=0.5)) == [free, lapsed]
+    assert any_store.pending_replies(T0 + timedelta(hours=2)) == [free, lapsed, held]
+    assert any_store.pending_replies(T0 + timedelta(hours=2), limit=2) == [free, lapsed]
 
 
 # events -----------------------------------------------------------------------------------
@@ -585,13 +625,13 @@ def test_a_forgotten_participants_deliveries_are_never_recorded_again(any_store)
     for message in (done, waiting):
         assert any_store.record_inbound(message) is False, "a replay must not bring them back"
         assert any_store.inbound_status(message.message_sid) is None
-    assert any_store.pending_inbound() == []
+    assert any_store.pending_inbound(LATER) == []
     assert any_store.record_failed_attempt("SM-2", "the tombstone is not written to") == 0
     assert [text for text in everything_stored(any_store) if ALEX.removeprefix("+") in text] == []
     later = inbound("SM-3", at=T0 + timedelta(days=1))
     assert any_store.record_inbound(later) is True, "a new message from the number is a new participant"
     assert any_store.load_participant(ALEX) is None
-    assert any_store.pending_inbound() == [later]
+    assert any_store.pending_inbound(LATER) == [later]
 
 
 def test_a_secret_is_made_once_and_kept(any_store):
@@ -677,13 +717,13 @@ def store_calls(store: Store) -> dict[str, Callable[[], object]]:
         "remove_block": lambda: store.remove_block("p-fedcba9876543210"),
         "ping": store.ping,
         "inbound_status": lambda: store.inbound_status("SM-1"),
-        "pending_inbound": store.pending_inbound,
+        "pending_inbound": lambda: store.pending_inbound(LATER),
         "load_participant": lambda: store.load_participant(ALEX),
         "get_event": lambda: store.get_event(EVENT),
         "list_events": store.list_events,
         "get_profile": lambda: store.get_profile(EVENT, ALEX),
         "iter_interactions": lambda: list(store.iter_interactions(EVENT)),
-        "pending_replies": store.pending_replies,
+        "pending_replies": lambda: store.pending_replies(now()),
         "get_reply": lambda: store.get_reply("SM-1-r1"),
         "list_blocks": store.list_blocks,
         "iter_participants": lambda: list(store.iter_participants()),
@@ -788,22 +828,33 @@ def test_a_database_file_that_is_not_one_is_a_store_error(tmp_path):
         SQLiteStore(path)
 
 
-def test_a_database_made_before_failed_attempts_were_counted_gets_their_columns(tmp_path):
+def test_a_database_made_before_newer_columns_gets_them_filled(tmp_path):
+    """The inbox's failed-attempt columns, and the outbox's claim end (filled from each
+    row's JSON, so a reply a crashed sender held is still found once its claim ends)."""
     path = tmp_path / "old.db"
     old = sqlite3.connect(path)
     old.execute(
         "CREATE TABLE inbox (message_sid TEXT PRIMARY KEY, participant TEXT NOT NULL, status TEXT NOT NULL,"
         " received_at TEXT NOT NULL, data TEXT NOT NULL)"
     )
+    old.execute(
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+        " participant TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL)"
+    )
     message = inbound("SM-old")
+    held = reply_to(message).model_copy(update={"status": "sending", "claimed_by": "dead", "claimed_until": T0})
     old.execute("INSERT INTO inbox VALUES (?, ?, 'pending', ?, ?)",
                 (message.message_sid, message.participant, message.received_at.isoformat(), message.model_dump_json()))
+    old.execute("INSERT INTO outbox (id, participant, status, data) VALUES (?, ?, 'sending', ?)",
+                (held.id, held.participant, held.model_dump_json()))
     old.commit()
     old.close()
     store = SQLiteStore(path)
     try:
-        assert store.pending_inbound() == [message]
+        assert store.pending_inbound(LATER) == [message]
         assert store.record_failed_attempt("SM-old", "boom") == 1
+        assert store.pending_replies(T0 - timedelta(seconds=1)) == []
+        assert store.pending_replies(T0 + timedelta(seconds=0.5)) == [held]
     finally:
         store.close()
 
@@ -826,12 +877,12 @@ def test_an_inbox_item_stored_under_its_raw_message_sid_is_still_processed(fires
     message = inbound("SM-legacy")
     legacy = firestore_store.client.collection("inbox").document("SM-legacy")
     legacy.set({**message.model_dump(mode="json"), "status": "pending"})
-    assert firestore_store.pending_inbound() == [message]
+    assert firestore_store.pending_inbound(LATER) == [message]
     assert firestore_store.inbound_status("SM-legacy") == "pending"
     assert not legacy.get().exists
     assert firestore_store.record_inbound(message) is False, "a retry of it is a duplicate"
     firestore_store.commit(outcome_for(None, message))
-    assert firestore_store.pending_inbound() == []
+    assert firestore_store.pending_inbound(LATER) == []
 
 
 

@@ -53,8 +53,9 @@ class Store(Protocol):
 
     def inbound_status(self, message_sid: str) -> InboxStatus | None: ...
 
-    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
-        """Recorded but not yet processed, oldest first (resumed after a crash)."""
+    def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
+        """Recorded before `received_before` but not yet processed, oldest first (resumed
+        after a crash); one indexed query that reads only what it returns."""
 
     def record_failed_attempt(self, message_sid: str, error: str) -> int:
         """Count one failed try at processing a pending inbox item, on the item itself (so
@@ -102,8 +103,10 @@ class Store(Protocol):
         """Fill in a voice note's transcript later (`listener transcribe --pending`)."""
 
     # outbox
-    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
-        """Replies not yet sent: pending, or claimed by a sender whose claim expired."""
+    def pending_replies(self, now: datetime, limit: int = 100) -> list[OutboundReply]:
+        """Replies not yet sent that no sender holds: pending, or `sending` with a claim
+        that ended before `now` (its sender crashed or hung), in the order they were
+        committed. Indexed queries: replies held right now are not read."""
 
     def update_reply(
         self,

@@ -61,7 +61,7 @@ from listener.models import (
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
-from listener.store.documents import FORGOTTEN, inbox_key, profile_document
+from listener.store.documents import FORGOTTEN, inbox_key, profile_document, sortable_time
 from listener.store.guard import guard_errors
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,18 @@ def _ordered(document: dict[str, Any], sequence: int) -> dict[str, Any]:
 def _interaction_document(interaction: Interaction, sequence: int) -> dict[str, Any]:
     event_key = _event_key(interaction.event_id) if interaction.event_id else None
     return _ordered({**interaction.model_dump(mode="json"), "event_key": event_key}, sequence)
+
+
+def _inbox_document(message: InboundMessage) -> dict[str, Any]:
+    """A pending inbox item; `received_at` in the form the recovery query compares."""
+    return {**message.model_dump(mode="json"), "received_at": sortable_time(message.received_at), "status": "pending"}
+
+
+def _reply_document(reply: OutboundReply) -> dict[str, Any]:
+    """An outbox reply; `claimed_until` in the form the recovery query compares."""
+    document = reply.model_dump(mode="json")
+    document["claimed_until"] = sortable_time(reply.claimed_until) if reply.claimed_until else None
+    return document
 
 
 def _in_window(interaction: Interaction, since: datetime | None, until: datetime | None) -> bool:
@@ -304,9 +316,8 @@ class FirestoreStore:
     def record_inbound(self, message: InboundMessage) -> bool:
         """Create-if-absent, one RPC: of two processes recording one delivery, one wins, and
         a forgotten participant's delivery finds its tombstone in the way."""
-        document = {**message.model_dump(mode="json"), "status": "pending"}
         try:
-            self._inbox_ref(message.message_sid).create(document, **self._call)
+            self._inbox_ref(message.message_sid).create(_inbox_document(message), **self._call)
         except google_errors.Conflict:
             return False
         return True
@@ -316,10 +327,11 @@ class FirestoreStore:
         status = document.get("status") if document.exists else None
         return None if status == FORGOTTEN else status
 
-    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
+    def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
         query = (
             self.client.collection(INBOX)
             .where(filter=FieldFilter("status", "==", "pending"))
+            .where(filter=FieldFilter("received_at", "<", sortable_time(received_before)))
             .order_by("received_at")
             .limit(limit)
         )
@@ -388,7 +400,7 @@ class FirestoreStore:
             document = _interaction_document(interaction, first_sequence + position)
             batch.set(self._interaction_ref(interaction), document)
         for position, reply in enumerate(outcome.replies):
-            document = _ordered(reply.model_dump(mode="json"), first_sequence + position)
+            document = _ordered(_reply_document(reply), first_sequence + position)
             batch.set(self.client.collection(OUTBOX).document(reply.id), document)
         done = {"status": "done", "message_sid": outcome.message_sid, "participant": snapshot.participant}
         batch.set(self._inbox_ref(outcome.message_sid), done, merge=True)
@@ -509,23 +521,25 @@ class FirestoreStore:
 
     # outbox ------------------------------------------------------------------------------
 
-    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
-        query = (
+    def pending_replies(self, now: datetime, limit: int = 100) -> list[OutboundReply]:
+        """Two indexed queries: the pending replies, and the claims that ended before `now`."""
+        pending = (
             self.client.collection(OUTBOX)
             .where(filter=FieldFilter("status", "==", "pending"))
             .order_by("committed_at")
             .order_by("commit_seq")
             .limit(limit)
         )
-        replies = [OutboundReply.model_validate(document.to_dict()) for document in query.stream(**self._stream)]
-        # Claims are few and short-lived: the expired ones are found by reading them all.
-        now = datetime.now(timezone.utc)
-        claimed = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "==", "sending"))
-        for document in claimed.stream(**self._stream):
-            reply = OutboundReply.model_validate(document.to_dict())
-            if len(replies) < limit and reply.claimable(now):
-                replies.append(reply)
-        return replies
+        expired = (
+            self.client.collection(OUTBOX)
+            .where(filter=FieldFilter("status", "==", "sending"))
+            .where(filter=FieldFilter("claimed_until", "<", sortable_time(now)))
+            .order_by("claimed_until")
+            .limit(limit)
+        )
+        documents = [*pending.stream(**self._stream), *expired.stream(**self._stream)]
+        documents.sort(key=lambda document: (document.get("committed_at"), document.get("commit_seq")))
+        return [OutboundReply.model_validate(document.to_dict()) for document in documents[:limit]]
 
     def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
         """Read, then write only if nobody wrote in between (the document's update time)."""
@@ -540,7 +554,7 @@ class FirestoreStore:
         reply.status = "sending"
         reply.claimed_by = claimant
         reply.claimed_until = now + timedelta(seconds=lease_seconds)
-        changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": reply.claimed_until.isoformat()}
+        changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": sortable_time(reply.claimed_until)}
         try:
             reference.update(
                 changes, option=self.client.write_option(last_update_time=document.update_time), **self._call

@@ -39,7 +39,7 @@ from listener.models import (
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
-from listener.store.documents import inbox_key, profile_document
+from listener.store.documents import inbox_key, profile_document, sortable_time
 from listener.store.guard import guard_errors
 
 SCHEMA = """
@@ -67,8 +67,6 @@ CREATE TABLE IF NOT EXISTS interactions (
     at TEXT NOT NULL,
     data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS interactions_by_event ON interactions (event_key, seq);
-CREATE INDEX IF NOT EXISTS interactions_by_participant ON interactions (participant, seq);
 CREATE TABLE IF NOT EXISTS inbox (
     message_sid TEXT PRIMARY KEY,
     participant TEXT NOT NULL,
@@ -78,7 +76,6 @@ CREATE TABLE IF NOT EXISTS inbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
 CREATE TABLE IF NOT EXISTS forgotten_messages (
     sid_hash TEXT PRIMARY KEY
 );
@@ -87,10 +84,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     id TEXT NOT NULL UNIQUE,
     participant TEXT NOT NULL,
     status TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    claimed_until TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
-CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
 CREATE TABLE IF NOT EXISTS secrets (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -105,10 +101,29 @@ CREATE TABLE IF NOT EXISTS health (
 );
 """
 
+INDEXES = """
+CREATE INDEX IF NOT EXISTS interactions_by_event ON interactions (event_key, seq);
+CREATE INDEX IF NOT EXISTS interactions_by_participant ON interactions (participant, seq);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
+CREATE INDEX IF NOT EXISTS outbox_claims ON outbox (status, claimed_until);
+CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
+"""
+
 SCHEMA_NAMES = re.compile(r"IF NOT EXISTS (\w+)")
 
-INBOX_COLUMNS_ADDED = {"attempts": "INTEGER NOT NULL DEFAULT 0", "last_error": "TEXT"}
-"""Inbox columns newer than the first schema, added to a database made before them."""
+COLUMNS_ADDED: dict[str, dict[str, tuple[str, str | None]]] = {
+    "inbox": {
+        "attempts": ("INTEGER NOT NULL DEFAULT 0", None),
+        "last_error": ("TEXT", None),
+    },
+    "outbox": {
+        # JSON's `...Z` made sortable (`...+00:00`, see `sortable_time`)
+        "claimed_until": ("TEXT", "replace(json_extract(data, '$.claimed_until'), 'Z', '+00:00')"),
+    },
+}
+"""Columns newer than the first schema, per table: added to a database made before them
+(their definition, and the expression that fills them from each row's JSON)."""
 
 MAX_ERROR_CHARACTERS = 2000
 
@@ -134,6 +149,11 @@ def _store_error(exc: Exception) -> StoreError | None:
     if transient or "database is locked" in str(exc):
         return StoreUnavailable(f"SQLite store: {exc}")
     return StoreError(f"SQLite store: {exc}")
+
+
+def _claim_end(reply: OutboundReply) -> str | None:
+    """The `claimed_until` column: when the reply's claim ends, as the recovery query compares it."""
+    return sortable_time(reply.claimed_until) if reply.claimed_until else None
 
 
 def _event_key(event_id: str) -> str:
@@ -163,20 +183,30 @@ class SQLiteStore:
     def _schema_is_current(conn: sqlite3.Connection) -> bool:
         """Read-only, so a process can start while another holds the write lock."""
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
-        return set(SCHEMA_NAMES.findall(SCHEMA)) <= names and set(INBOX_COLUMNS_ADDED) <= columns
+        if not set(SCHEMA_NAMES.findall(SCHEMA + INDEXES)) <= names:
+            return False
+        return all(
+            set(added) <= {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for table, added in COLUMNS_ADDED.items()
+        )
 
     def _update_schema(self) -> None:
         """Create what is missing, under the write lock: two processes starting on an old
-        database at once add a column once."""
+        database at once add a column once. Columns come before the indexes that use them."""
         with self._write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
-            for column, definition in INBOX_COLUMNS_ADDED.items():
-                if column not in columns:
-                    conn.execute(f"ALTER TABLE inbox ADD COLUMN {column} {definition}")
+            for table, added in COLUMNS_ADDED.items():
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for column, (definition, fill) in added.items():
+                    if column not in columns:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                        if fill is not None:
+                            conn.execute(f"UPDATE {table} SET {column} = {fill}")
+            for statement in INDEXES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
 
     # connections -------------------------------------------------------------------------
 
@@ -297,7 +327,7 @@ class SQLiteStore:
                 (
                     message.message_sid,
                     message.participant,
-                    message.received_at.isoformat(),
+                    sortable_time(message.received_at),
                     message.model_dump_json(),
                     inbox_key(message.message_sid),
                 ),
@@ -310,10 +340,11 @@ class SQLiteStore:
         ).fetchone()
         return row[0] if row else None
 
-    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
+    def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
         rows = self._read().execute(
-            "SELECT data FROM inbox WHERE status = 'pending' ORDER BY received_at, rowid LIMIT ?",
-            (limit,),
+            "SELECT data FROM inbox WHERE status = 'pending' AND received_at < ?"
+            " ORDER BY received_at, rowid LIMIT ?",
+            (sortable_time(received_before), limit),
         ).fetchall()
         return [InboundMessage.model_validate_json(row[0]) for row in rows]
 
@@ -365,8 +396,8 @@ class SQLiteStore:
                 )
             for reply in outcome.replies:
                 conn.execute(
-                    "INSERT OR IGNORE INTO outbox (id, participant, status, data) VALUES (?, ?, ?, ?)",
-                    (reply.id, reply.participant, reply.status, reply.model_dump_json()),
+                    "INSERT OR IGNORE INTO outbox (id, participant, status, data, claimed_until) VALUES (?, ?, ?, ?, ?)",
+                    (reply.id, reply.participant, reply.status, reply.model_dump_json(), _claim_end(reply)),
                 )
             conn.execute(
                 "UPDATE inbox SET status = 'done' WHERE message_sid = ?", (outcome.message_sid,)
@@ -495,19 +526,15 @@ class SQLiteStore:
 
     # outbox ------------------------------------------------------------------------------
 
-    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
-        now = datetime.now(timezone.utc)
+    def pending_replies(self, now: datetime, limit: int = 100) -> list[OutboundReply]:
+        """Each half of the query on its own index (`outbox_status`, `outbox_claims`)."""
         rows = self._read().execute(
-            "SELECT data FROM outbox WHERE status IN ('pending', 'sending') ORDER BY seq"
-        )
-        replies: list[OutboundReply] = []
-        for (data,) in rows:
-            reply = OutboundReply.model_validate_json(data)
-            if reply.claimable(now):
-                replies.append(reply)
-                if len(replies) == limit:
-                    break
-        return replies
+            "SELECT seq, data FROM outbox WHERE status = 'pending'"
+            " UNION ALL SELECT seq, data FROM outbox WHERE status = 'sending' AND claimed_until < ?"
+            " ORDER BY seq LIMIT ?",
+            (sortable_time(now), limit),
+        ).fetchall()
+        return [OutboundReply.model_validate_json(data) for _, data in rows]
 
     def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
         now = datetime.now(timezone.utc)
@@ -522,8 +549,8 @@ class SQLiteStore:
             reply.claimed_by = claimant
             reply.claimed_until = now + timedelta(seconds=lease_seconds)
             conn.execute(
-                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
-                (reply.status, reply.model_dump_json(), reply_id),
+                "UPDATE outbox SET status = ?, data = ?, claimed_until = ? WHERE id = ?",
+                (reply.status, reply.model_dump_json(), _claim_end(reply), reply_id),
             )
             return reply
 
@@ -557,7 +584,7 @@ class SQLiteStore:
             if error is not None:
                 reply.error = error
             conn.execute(
-                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
+                "UPDATE outbox SET status = ?, data = ?, claimed_until = NULL WHERE id = ?",
                 (status, reply.model_dump_json(), reply_id),
             )
 

@@ -11,6 +11,7 @@ emulator needs no indexes and says nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -82,8 +83,8 @@ def _check_open_store(store: Store, settings: Settings, timeout: float, event_id
 
 
 QUERIES: dict[str, Callable[[Store], object]] = {
-    "pending messages (the recovery sweep)": lambda store: store.pending_inbound(limit=1),
-    "pending replies (the recovery sweep)": lambda store: store.pending_replies(limit=1),
+    "pending messages (the recovery sweep)": lambda store: store.pending_inbound(datetime.now(timezone.utc), 1),
+    "pending replies (the recovery sweep)": lambda store: store.pending_replies(datetime.now(timezone.utc), 1),
     "an event's interactions (exports)": lambda store: next(
         iter(store.iter_interactions(event_id=NO_SUCH_EVENT)), None
     ),
