@@ -200,6 +200,14 @@ def status_moves_forward(current: str, new: str) -> bool:
     return _PROGRESS.get(new, 0) >= _PROGRESS.get(current, 0)
 
 
+def takes_receipt(current: str, new: str) -> bool:
+    """Whether a delivery receipt (a status callback) changes a reply: only once its send
+    result is recorded (a long reply's first part can be delivered while the next one is
+    still being sent: the reply must stay in its sender's hands), only forward, and not
+    when it says what the reply already says (no write for nothing)."""
+    return current not in ("pending", "sending") and new != current and status_moves_forward(current, new)
+
+
 class ComposeRequest(BaseModel):
     """What the composer needs to write an acknowledgement after the commit.
 

@@ -515,6 +515,18 @@ def test_a_late_status_callback_never_moves_a_reply_back(any_store):
     assert any_store.get_reply("SM-1-r1").status == "read"
 
 
+def test_a_receipt_for_a_long_replys_first_part_leaves_it_in_its_senders_hands(any_store):
+    deliver(any_store, inbound("SM-1"))
+    assert any_store.claim_reply("SM-1-r1", 60, "sender-a") is not None
+    any_store.record_reply_part("SM-1-r1", 1, "SMpart1")
+    assert any_store.update_reply_by_provider_sid("SMpart1", "delivered") is True
+    reply = any_store.get_reply("SM-1-r1")
+    assert (reply.status, reply.claimed_by) == ("sending", "sender-a")
+    any_store.update_reply("SM-1-r1", "sent", provider_sid="SMpart2")
+    assert any_store.update_reply_by_provider_sid("SMpart2", "delivered") is True
+    assert any_store.get_reply("SM-1-r1").status == "delivered"
+
+
 def test_a_reply_is_claimed_by_one_sender_only(any_store):
     deliver(any_store, inbound("SM-1"))
     claimed = any_store.claim_reply("SM-1-r1", 60, "sender-a")

@@ -132,7 +132,8 @@ class Store(Protocol):
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:
-        """Record a delivery status callback; False when no reply has that provider SID."""
+        """Record a delivery status callback as `takes_receipt` allows; False when no reply
+        has that provider SID."""
 
     # privacy
     def forget_participant(self, participant: str) -> dict[str, int]:

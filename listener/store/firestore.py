@@ -57,7 +57,7 @@ from listener.models import (
     Outcome,
     ParticipantSnapshot,
     ReplyStatus,
-    status_moves_forward,
+    takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
@@ -617,7 +617,7 @@ class FirestoreStore:
         document = next(iter(query.stream(**self._stream)), None)
         if document is None:
             return False
-        if not status_moves_forward(document.get("status"), status):
+        if not takes_receipt(document.get("status"), status):
             return True
         changes: dict[str, Any] = {"status": status}
         if error is not None:

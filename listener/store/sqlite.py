@@ -35,7 +35,7 @@ from listener.models import (
     Outcome,
     ParticipantSnapshot,
     ReplyStatus,
-    status_moves_forward,
+    takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
@@ -609,7 +609,7 @@ class SQLiteStore:
             if row is None:
                 return False
             reply = OutboundReply.model_validate_json(row[1])
-            if not status_moves_forward(reply.status, status):
+            if not takes_receipt(reply.status, status):
                 return True
             reply.status = status
             if error is not None:
