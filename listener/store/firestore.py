@@ -61,7 +61,12 @@ from listener.models import (
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
-from listener.store.documents import FORGOTTEN, inbox_key, profile_document, sortable_time
+from listener.store.documents import (
+    FORGOTTEN,
+    inbox_key,
+    profile_document,
+    sortable_time,
+)
 from listener.store.guard import guard_errors
 
 log = logging.getLogger(__name__)
