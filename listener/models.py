@@ -9,7 +9,7 @@ same shapes.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -257,6 +257,14 @@ class OutboundReply(BaseModel):
         if claimant is not None and self.claimed_by == claimant:
             return True
         return self.claimed_until is not None and self.claimed_until <= now
+
+    def claim(self, claimant: str, now: datetime, lease_seconds: float) -> OutboundReply | None:
+        """This reply taken (or its claim renewed) by `claimant` until `lease_seconds` from
+        `now`; None when it is not theirs to take (see `claimable`)."""
+        if not self.claimable(now, claimant):
+            return None
+        until = now + timedelta(seconds=lease_seconds)
+        return self.model_copy(update={"status": "sending", "claimed_by": claimant, "claimed_until": until})
 
 
 InboxStatus = Literal["pending", "done"]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, Field
 
 from listener.models import Interaction
-from listener.store.base import Store
+from listener.store.ports import Records
 
 FAILED_SEND_STATUSES = ("failed", "undelivered")
 # Replies Twilio accepted: everything with its SID after the claim (`sending`) is over.
@@ -70,7 +70,7 @@ def queue_wait(handed_over: Iterable[datetime], mps: float, now: datetime) -> fl
     return max(0.0, backlog - mps * (now - last).total_seconds()) / mps
 
 
-def twilio_queue_seconds(store: Store, mps: float, now: datetime | None = None) -> float:
+def twilio_queue_seconds(store: Records, mps: float, now: datetime | None = None) -> float:
     """The queue's wait now, from the replies Twilio accepted within its queue's limit."""
     now = now or datetime.now(timezone.utc)
     since = now - QUEUE_HORIZON
@@ -82,7 +82,7 @@ def twilio_queue_seconds(store: Store, mps: float, now: datetime | None = None) 
     return round(queue_wait(handed_over, mps, now), 1)
 
 
-def collect_stats(store: Store, event_id: str | None = None, mps: float | None = None) -> EventStats:
+def collect_stats(store: Records, event_id: str | None = None, mps: float | None = None) -> EventStats:
     """Count one event's figures, or every participant's and message's when `event_id` is
     None; with the sender's `mps`, estimate Twilio's queue too."""
     stats = EventStats(event_id=event_id)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from listener.config import Settings
 from listener.models import InboundMessage, OutboundReply
-from listener.store.base import Store
+from listener.store.ports import Inbox, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,14 @@ class Recovery:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        inbox: Inbox,
+        outbox: Outbox,
         resume_message: Callable[[InboundMessage], bool],
         resume_reply: Callable[[OutboundReply], bool],
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.inbox = inbox
+        self.outbox = outbox
         self.resume_message = resume_message
         self.resume_reply = resume_reply
         self._task: asyncio.Task[None] | None = None
@@ -43,8 +45,8 @@ class Recovery:
         """Queue pending messages past the grace period and replies no one holds; counts queued."""
         now = datetime.now(timezone.utc)
         cutoff = now - timedelta(seconds=self.settings.recovery_grace_seconds)
-        messages = await asyncio.to_thread(self.store.pending_inbound, cutoff, RECOVERY_BATCH)
-        replies = await asyncio.to_thread(self.store.pending_replies, now, RECOVERY_BATCH)
+        messages = await asyncio.to_thread(self.inbox.pending_inbound, cutoff, RECOVERY_BATCH)
+        replies = await asyncio.to_thread(self.outbox.pending_replies, now, RECOVERY_BATCH)
         queued_messages = sum(1 for message in messages if self.resume_message(message))
         queued_replies = sum(1 for reply in replies if self.resume_reply(reply))
         if queued_messages or queued_replies:

@@ -17,6 +17,11 @@ def inbox_key(message_sid: str) -> str:
     return hashlib.sha256(message_sid.encode()).hexdigest()
 
 
+def event_key(event_id: str) -> str:
+    """Event IDs are matched without regard to case; the key is their folded form."""
+    return event_id.casefold()
+
+
 def sortable_time(moment: datetime) -> str:
     """A time as the text both stores compare in queries (`received_at < cutoff`): UTC in
     ISO 8601 with `+00:00`, whose text order is time order. Pydantic's JSON form ends in

@@ -34,7 +34,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -63,11 +63,13 @@ from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
 from listener.store.documents import (
     FORGOTTEN,
+    event_key,
     inbox_key,
     profile_document,
     sortable_time,
 )
 from listener.store.guard import guard_errors
+from listener.store.rules import counts_attempt, failed_attempt, pages, send_result
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +85,11 @@ DOCUMENT_ID = "__name__"
 """Orders a query by document ID, for paging through a whole collection."""
 DEFAULT_PREFIX = "AOI_"
 
-PAGE_SIZE = 500
-"""Documents per query page and per delete batch (Firestore's limit for one commit)."""
+BATCH_LIMIT = 500
+"""Writes per delete or tombstone batch: Firestore's limit for one commit."""
 
 COMMIT_SLOTS = 1000
 """Sequence numbers one commit may use: `version * COMMIT_SLOTS + position`."""
-
-MAX_ERROR_CHARACTERS = 2000
 
 ATTEMPT_RACES = 5
 """Tries of a read-then-conditional-write that another process keeps changing under us."""
@@ -130,11 +130,6 @@ def _tombstone() -> dict[str, Any]:
     return {"status": FORGOTTEN}
 
 
-def _event_key(event_id: str) -> str:
-    """Event IDs are matched without regard to case; the key is their folded form."""
-    return event_id.casefold()
-
-
 def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
     """Drop null fields (one level of maps deep) so a model's defaults apply.
 
@@ -162,8 +157,8 @@ def _ordered(document: dict[str, Any], sequence: int) -> dict[str, Any]:
 
 
 def _interaction_document(interaction: Interaction, sequence: int) -> dict[str, Any]:
-    event_key = _event_key(interaction.event_id) if interaction.event_id else None
-    return _ordered({**interaction.model_dump(mode="json"), "event_key": event_key}, sequence)
+    key = event_key(interaction.event_id) if interaction.event_id else None
+    return _ordered({**interaction.model_dump(mode="json"), "event_key": key}, sequence)
 
 
 def _inbox_document(message: InboundMessage) -> dict[str, Any]:
@@ -172,8 +167,9 @@ def _inbox_document(message: InboundMessage) -> dict[str, Any]:
 
 
 def _reply_document(reply: OutboundReply) -> dict[str, Any]:
-    """An outbox reply; `claimed_until` in the form the recovery query compares."""
+    """An outbox reply; the times queries compare in the form they compare them."""
     document = reply.model_dump(mode="json")
+    document["created_at"] = sortable_time(reply.created_at)
     document["claimed_until"] = sortable_time(reply.claimed_until) if reply.claimed_until else None
     return document
 
@@ -187,21 +183,14 @@ def _in_window(interaction: Interaction, since: datetime | None, until: datetime
 
 
 def _pages(query: firestore.Query, deadline: dict[str, Any]) -> Iterator[firestore.DocumentSnapshot]:
-    """Every document of an ordered query, one page in memory at a time.
+    """Every document of an ordered query, a page at a time, each page a query resumed
+    after the last document seen (a slow reader never holds a stream past its deadline)."""
 
-    Each page is its own short query resumed after the last document seen, so a slow
-    reader never holds a server stream open past its deadline.
-    """
-    cursor: firestore.DocumentSnapshot | None = None
-    while True:
-        page = query.limit(PAGE_SIZE)
-        if cursor is not None:
-            page = page.start_after(cursor)
-        documents = list(page.stream(**deadline))
-        yield from documents
-        if len(documents) < PAGE_SIZE:
-            return
-        cursor = documents[-1]
+    def fetch(after: firestore.DocumentSnapshot | None, size: int) -> list[firestore.DocumentSnapshot]:
+        page = query.limit(size) if after is None else query.limit(size).start_after(after)
+        return list(page.stream(**deadline))
+
+    return pages(fetch, lambda document: document)
 
 
 class _UpdateTimes:
@@ -297,8 +286,8 @@ class FirestoreStore:
 
     def _spellings(self, event_id: str) -> list[str]:
         """The stored spellings of an event ID: the exact one first, then other cases."""
-        key = _event_key(event_id)
-        others = [stored for stored in self._stored_event_ids() if _event_key(stored) == key]
+        key = event_key(event_id)
+        others = [stored for stored in self._stored_event_ids() if event_key(stored) == key]
         return [event_id, *(stored for stored in others if stored != event_id)]
 
     def _find_info(self, event_id: str) -> firestore.DocumentSnapshot | None:
@@ -366,18 +355,17 @@ class FirestoreStore:
         reference = self._inbox_ref(message_sid)
         for _ in range(ATTEMPT_RACES):
             document = reference.get(**self._call)
-            data = document.to_dict() if document.exists else None
-            if data is None or data.get("status") != "pending":
+            data = document.to_dict() if document.exists else {}
+            changes = failed_attempt(data.get("status"), data.get("attempts"), error)
+            if changes is None:
                 return 0
-            attempts = int(data.get("attempts") or 0) + 1
-            changes = {"attempts": attempts, "last_error": error[:MAX_ERROR_CHARACTERS]}
             try:
                 reference.update(
                     changes, option=self.client.write_option(last_update_time=document.update_time), **self._call
                 )
             except (google_errors.FailedPrecondition, google_errors.NotFound):
                 continue
-            return attempts
+            return changes["attempts"]
         raise StoreUnavailable(f"inbox item changed by others {ATTEMPT_RACES} times while counting a failure")
 
     # snapshot ----------------------------------------------------------------------------
@@ -467,7 +455,7 @@ class FirestoreStore:
                 events.append(event_from_info(event_id, info.to_dict()))
             except ValidationError as exc:
                 log.warning("event %s: its info document does not load: %s", event_id, exc)
-        return sorted(events, key=lambda event: _event_key(event.event_id))
+        return sorted(events, key=lambda event: event_key(event.event_id))
 
     def delete_event(self, event_id: str) -> bool:
         """Delete the event's configuration; its participants' records stay."""
@@ -496,7 +484,7 @@ class FirestoreStore:
         """Stream in commit order, page by page; the time window is applied while reading."""
         query = self.client.collection_group(INTERACTIONS)
         if event_id is not None:
-            query = query.where(filter=FieldFilter("event_key", "==", _event_key(event_id)))
+            query = query.where(filter=FieldFilter("event_key", "==", event_key(event_id)))
         if participant is not None:
             query = query.where(filter=FieldFilter("participant", "==", participant))
         query = query.order_by("committed_at").order_by("commit_seq")
@@ -552,13 +540,9 @@ class FirestoreStore:
         document = reference.get(**self._call)
         if not document.exists:
             return None
-        reply = OutboundReply.model_validate(document.to_dict())
-        now = datetime.now(timezone.utc)
-        if not reply.claimable(now, claimant):
+        reply = OutboundReply.model_validate(document.to_dict()).claim(claimant, datetime.now(timezone.utc), lease_seconds)
+        if reply is None or reply.claimed_until is None:
             return None
-        reply.status = "sending"
-        reply.claimed_by = claimant
-        reply.claimed_until = now + timedelta(seconds=lease_seconds)
         changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": sortable_time(reply.claimed_until)}
         try:
             reference.update(
@@ -572,6 +556,15 @@ class FirestoreStore:
         document = self.client.collection(OUTBOX).document(reply_id).get(**self._call)
         return OutboundReply.model_validate(document.to_dict()) if document.exists else None
 
+    def replies_for(self, participant: str, since: datetime) -> list[OutboundReply]:
+        query = (
+            self.client.collection(OUTBOX)
+            .where(filter=FieldFilter("participant", "==", participant))
+            .where(filter=FieldFilter("created_at", ">=", sortable_time(since)))
+            .order_by("created_at")
+        )
+        return [OutboundReply.model_validate(document.to_dict()) for document in _pages(query, self._stream)]
+
     def update_reply(
         self,
         reply_id: str,
@@ -582,16 +575,11 @@ class FirestoreStore:
     ) -> None:
         """One commit, no read: the attempt count is a server-side increment, and a
         composed text goes to the reply and its interaction in the same batch."""
-        changes: dict[str, Any] = {"status": status, "claimed_by": None, "claimed_until": None}
-        if status in ("sent", "failed"):
+        changes = send_result(status, provider_sid, error, composed)
+        if counts_attempt(status):
             changes["attempts"] = firestore.Increment(1)
-        if provider_sid is not None:
-            changes["provider_sid"] = provider_sid
-        if error is not None:
-            changes["error"] = error
         batch = self.client.batch()
         if composed is not None:
-            changes["text"] = composed.text
             interaction = Interaction(
                 id=reply_id, participant=composed.participant, event_id=composed.event_id, direction="out",
                 kind="reply", state="", at=composed.created_at,
@@ -669,7 +657,7 @@ class FirestoreStore:
         """
         replaced = 0
         while True:
-            documents = list(query.limit(PAGE_SIZE // 2).stream(**self._stream))
+            documents = list(query.limit(BATCH_LIMIT // 2).stream(**self._stream))
             if not documents:
                 return replaced
             batch = self.client.batch()
@@ -700,7 +688,7 @@ class FirestoreStore:
         first); how many there were."""
         removed = 0
         while True:
-            documents = list(query.limit(PAGE_SIZE).stream(**self._stream))
+            documents = list(query.limit(BATCH_LIMIT).stream(**self._stream))
             if not documents:
                 return removed
             for document in documents:
@@ -714,11 +702,11 @@ class FirestoreStore:
 
     def _commit_all(self, writes: Iterable[tuple]) -> None:
         """Commit writes (`(WriteBatch method, reference, *arguments)`) in batches of at
-        most `PAGE_SIZE`, the most one commit takes."""
+        most `BATCH_LIMIT`, the most one commit takes."""
         batch = self.client.batch()
         for count, (method, reference, *arguments) in enumerate(writes, start=1):
             method(batch, reference, *arguments)
-            if count % PAGE_SIZE == 0:
+            if count % BATCH_LIMIT == 0:
                 batch.commit(**self._call)
                 batch = self.client.batch()
         batch.commit(**self._call)
