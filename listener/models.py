@@ -246,6 +246,7 @@ class OutboundReply(BaseModel):
     parts_sent: int = 0
     claimed_by: str | None = None
     claimed_until: datetime | None = None
+    sent_at: datetime | None = None  # when Twilio accepted it (the send result was recorded `sent`)
 
     def claimable(self, now: datetime, claimant: str | None = None) -> bool:
         """Pending, claimed by `claimant` itself (a renewal), or claimed by a sender whose

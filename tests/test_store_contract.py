@@ -706,6 +706,25 @@ def test_snapshots_profiles_and_replies_stream_for_operators(any_store):
     assert [r.id for r in any_store.iter_replies(["pending"])] == ["SM-3-r1"]
 
 
+def test_replies_twilio_accepted_since_a_time_are_read_without_the_rest_of_the_outbox(any_store):
+    for n in (1, 2, 3, 4):
+        deliver(any_store, inbound(f"SM-{n}", at=T0 + timedelta(minutes=n)))
+    handed_over = ["sent", "delivered", "read", "failed", "undelivered"]
+    before = now()
+    any_store.update_reply("SM-1-r1", "sent", provider_sid="SMp1")
+    between = now()
+    any_store.update_reply("SM-2-r1", "sent", provider_sid="SMp2")
+    any_store.update_reply("SM-3-r1", "failed", error="63016")
+    any_store.update_reply_by_provider_sid("SMp1", "read")
+    first = any_store.get_reply("SM-1-r1")
+    assert before <= first.sent_at <= between and first.status == "read"
+    assert any_store.get_reply("SM-3-r1").sent_at is None, "refused by Twilio: never accepted"
+    assert [r.id for r in any_store.iter_replies(handed_over, since=before)] == ["SM-1-r1", "SM-2-r1"]
+    assert [r.id for r in any_store.iter_replies(handed_over, since=between)] == ["SM-2-r1"]
+    assert list(any_store.iter_replies(handed_over, since=now())) == []
+    assert sorted(r.id for r in any_store.iter_replies(handed_over)) == ["SM-1-r1", "SM-2-r1", "SM-3-r1"]
+
+
 def test_operator_streams_page_past_one_query(any_store):
     """More participants than one page holds (500), so paging must resume correctly."""
     snapshots = [ParticipantSnapshot(participant=f"+1555020{n:04d}", state="state-a") for n in range(520)]
@@ -901,6 +920,7 @@ def test_a_database_made_before_newer_columns_gets_them_filled(tmp_path):
         assert store.record_failed_attempt("SM-old", "boom") == 1
         assert store.pending_replies(T0 - timedelta(seconds=1)) == []
         assert store.pending_replies(T0 + timedelta(seconds=0.5)) == [held]
+        assert store.replies_for(ALEX, T0) == [held]
     finally:
         store.close()
 

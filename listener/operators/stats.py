@@ -8,8 +8,8 @@ follow whatever graph the deployment runs.
 Twilio queues what is handed to it beyond the WhatsApp sender's throughput (`TWILIO_MPS`
 messages per second) and sends it at that pace. The queue is estimated from the outbox:
 the replies Twilio accepted in the last four hours (its queue's limit), each counted at
-its creation time (a reply is handed over within moments of its commit unless Twilio is
-refusing), drained at `TWILIO_MPS`. What is left, divided by the rate, is how long a reply
+the time it accepted it (`sent_at`), read through an index that returns only those (the
+console polls this every few seconds), drained at `TWILIO_MPS`. What is left, divided by the rate, is how long a reply
 handed over now waits. It is the sender's queue, shared by every event.
 """
 
@@ -75,9 +75,9 @@ def twilio_queue_seconds(store: Records, mps: float, now: datetime | None = None
     now = now or datetime.now(timezone.utc)
     since = now - QUEUE_HORIZON
     handed_over = (
-        reply.created_at
-        for reply in store.iter_replies(HANDED_OVER_STATUSES)
-        if reply.provider_sid and reply.created_at >= since
+        reply.sent_at
+        for reply in store.iter_replies(HANDED_OVER_STATUSES, since=since)
+        if reply.provider_sid and reply.sent_at is not None
     )
     return round(queue_wait(handed_over, mps, now), 1)
 

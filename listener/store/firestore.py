@@ -171,6 +171,7 @@ def _reply_document(reply: OutboundReply) -> dict[str, Any]:
     document = reply.model_dump(mode="json")
     document["created_at"] = sortable_time(reply.created_at)
     document["claimed_until"] = sortable_time(reply.claimed_until) if reply.claimed_until else None
+    document["sent_at"] = sortable_time(reply.sent_at) if reply.sent_at else None
     return document
 
 
@@ -576,6 +577,8 @@ class FirestoreStore:
         """One commit, no read: the attempt count is a server-side increment, and a
         composed text goes to the reply and its interaction in the same batch."""
         changes = send_result(status, provider_sid, error, composed)
+        if "sent_at" in changes:
+            changes["sent_at"] = sortable_time(changes["sent_at"])
         if counts_attempt(status):
             changes["attempts"] = firestore.Increment(1)
         batch = self.client.batch()
@@ -752,12 +755,14 @@ class FirestoreStore:
                 if document.id != INFO:
                     yield {"participant": document.id, **document.to_dict()}
 
-    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
-        query = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("status", "in", list(statuses)))
-            .order_by(DOCUMENT_ID)
-        )
+    def iter_replies(
+        self, statuses: Sequence[ReplyStatus], since: datetime | None = None
+    ) -> Iterator[OutboundReply]:
+        query = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "in", list(statuses)))
+        if since is None:
+            query = query.order_by(DOCUMENT_ID)
+        else:
+            query = query.where(filter=FieldFilter("sent_at", ">=", sortable_time(since))).order_by("sent_at")
         for document in _pages(query, self._stream):
             yield OutboundReply.model_validate(document.to_dict())
 

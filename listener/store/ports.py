@@ -141,8 +141,12 @@ class Records(Protocol):
     def iter_profiles(self, event_id: str) -> Iterator[dict]:
         """Every participant profile of one event (case-insensitive), ordered by participant."""
 
-    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
-        """Every outbox reply in one of these statuses."""
+    def iter_replies(
+        self, statuses: Sequence[ReplyStatus], since: datetime | None = None
+    ) -> Iterator[OutboundReply]:
+        """Every outbox reply in one of these statuses; with `since`, only those Twilio
+        accepted at or after it (`sent_at`), oldest first, read through an index: a poll of
+        the last hours does not read the whole outbox."""
 
     def save_transcript(
         self, interaction_id: str, text: str, model: str | None, language: str | None

@@ -8,6 +8,7 @@ attempt at an inbox item is counted, and how a long stream is read a page at a t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from listener.models import OutboundReply, ReplyStatus
@@ -56,10 +57,14 @@ def send_result(
     provider_sid: str | None = None,
     error: str | None = None,
     composed: OutboundReply | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """The fields a send's result sets on a reply (with `attempts` one more when
-    `counts_attempt`): its status, the claim given up, and what is known of the send."""
+    `counts_attempt`): its status, the claim given up, what is known of the send, and for
+    a reply Twilio accepted, when (`sent_at`, `at` or now)."""
     changes: dict[str, Any] = {"status": status, "claimed_by": None, "claimed_until": None}
+    if status == "sent":
+        changes["sent_at"] = at or datetime.now(timezone.utc)
     if provider_sid is not None:
         changes["provider_sid"] = provider_sid
     if error is not None:

@@ -98,7 +98,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     status TEXT NOT NULL,
     data TEXT NOT NULL,
     claimed_until TEXT,
-    created_at TEXT
+    created_at TEXT,
+    sent_at TEXT
 );
 CREATE TABLE IF NOT EXISTS secrets (
     name TEXT PRIMARY KEY,
@@ -121,6 +122,7 @@ CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
 CREATE INDEX IF NOT EXISTS outbox_claims ON outbox (status, claimed_until);
 CREATE INDEX IF NOT EXISTS outbox_by_participant ON outbox (participant, created_at);
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (status, sent_at);
 CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
 """
 
@@ -135,6 +137,7 @@ COLUMNS_ADDED: dict[str, dict[str, tuple[str, str | None]]] = {
         # JSON's `...Z` made sortable (`...+00:00`, see `sortable_time`)
         "claimed_until": ("TEXT", "replace(json_extract(data, '$.claimed_until'), 'Z', '+00:00')"),
         "created_at": ("TEXT", "replace(json_extract(data, '$.created_at'), 'Z', '+00:00')"),
+        "sent_at": ("TEXT", "replace(json_extract(data, '$.sent_at'), 'Z', '+00:00')"),
     },
 }
 """Columns newer than the first schema, per table: added to a database made before them
@@ -576,8 +579,8 @@ class SQLiteStore:
                     "UPDATE interactions SET data = json_set(data, '$.text', ?) WHERE id = ?", (reply.text, reply_id)
                 )
             conn.execute(
-                "UPDATE outbox SET status = ?, data = ?, claimed_until = NULL WHERE id = ?",
-                (status, reply.model_dump_json(), reply_id),
+                "UPDATE outbox SET status = ?, data = ?, claimed_until = NULL, sent_at = ? WHERE id = ?",
+                (status, reply.model_dump_json(), sortable_time(reply.sent_at) if reply.sent_at else None, reply_id),
             )
 
     def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
@@ -671,19 +674,21 @@ class SQLiteStore:
     # operators' reading ------------------------------------------------------------------
 
     def _pages(self, table: str, key: str, where: str = "", params: tuple = ()) -> Iterator[str]:
-        """The `data` of every matching row, ordered by `key`, a page a query, on a
-        connection of the stream's own: a long export must not hold the thread's one."""
+        """The `data` of every matching row, ordered by `key` (columns, unique together,
+        e.g. `sent_at, seq`), a page a query, on a connection of the stream's own: a long
+        export must not hold the thread's one."""
         conn = self._memory_conn or self._connect()
+        width = key.count(",") + 1
 
-        def fetch(after: object, size: int) -> list[tuple[object, str]]:
-            clauses = [clause for clause in (where, f"{key} > ?" if after is not None else "") if clause]
+        def fetch(after: tuple | None, size: int) -> list[tuple]:
+            clauses = [clause for clause in (where, f"({key}) > ({', '.join('?' * width)})" if after else "") if clause]
             clause = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-            arguments = (*params, *(() if after is None else (after,)), size)
+            arguments = (*params, *(after or ()), size)
             return conn.execute(f"SELECT {key}, data FROM {table} {clause} ORDER BY {key} LIMIT ?", arguments).fetchall()
 
         try:
-            for _, data in pages(fetch, lambda row: row[0], PAGE_SIZE):
-                yield data
+            for row in pages(fetch, lambda row: row[:width], PAGE_SIZE):
+                yield row[width]
         finally:
             if conn is not self._memory_conn:
                 conn.close()
@@ -696,9 +701,13 @@ class SQLiteStore:
         for data in self._pages("event_participants", "participant", "event_key = ?", (event_key(event_id),)):
             yield json.loads(data)
 
-    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
-        marks = ", ".join("?" for _ in statuses)
-        for data in self._pages("outbox", "seq", f"status IN ({marks})", tuple(statuses)):
+    def iter_replies(
+        self, statuses: Sequence[ReplyStatus], since: datetime | None = None
+    ) -> Iterator[OutboundReply]:
+        where, params, key = f"status IN ({', '.join('?' for _ in statuses)})", tuple(statuses), "seq"
+        if since is not None:  # through `outbox_sent`: the rows since, not the whole outbox
+            where, params, key = f"{where} AND sent_at >= ?", (*params, sortable_time(since)), "sent_at, seq"
+        for data in self._pages("outbox", key, where, params):
             yield OutboundReply.model_validate_json(data)
 
     # lifecycle ---------------------------------------------------------------------------
