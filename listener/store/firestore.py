@@ -60,6 +60,7 @@ from listener.models import (
     takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
+from listener.store import firestore_queries as q
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
 from listener.store.documents import (
     FORGOTTEN,
@@ -68,22 +69,24 @@ from listener.store.documents import (
     profile_document,
     sortable_time,
 )
+from listener.store.firestore_queries import (
+    BLOCKED,
+    INBOX,
+    INTERACTIONS,
+    OUTBOX,
+    SNAPSHOTS,
+    NamedQuery,
+)
 from listener.store.guard import guard_errors
 from listener.store.rules import counts_attempt, failed_attempt, pages, send_result
 
 log = logging.getLogger(__name__)
 
-SNAPSHOTS = "user_event_tracking"
-INBOX = "inbox"
-OUTBOX = "outbox"
-INTERACTIONS = "interactions"
 INFO = "info"
 SECRETS = "listener_secrets"
-BLOCKED = "blocked_numbers"
 HEALTH = "listener_health"
-DOCUMENT_ID = "__name__"
-"""Orders a query by document ID, for paging through a whole collection."""
 DEFAULT_PREFIX = "AOI_"
+PROBE_VALUE = "doctor-probe-matches-nothing"
 
 BATCH_LIMIT = 500
 """Writes per delete or tombstone batch: Firestore's limit for one commit."""
@@ -252,6 +255,28 @@ class FirestoreStore:
         project = parsed.netloc or settings.google_cloud_project
         return cls(firestore_client(project, settings), prefix, settings.store_timeout_seconds)
 
+    # queries: every one from the table in `firestore_queries`, whose indexes are declared
+
+    def _query(self, named: NamedQuery, *values: Any, collection: str | None = None) -> firestore.Query:
+        """A query of the table, its filters given `values` in their order."""
+        if len(values) != len(named.filters):
+            raise ValueError(f"{named.name}: {len(named.filters)} filter values expected, got {len(values)}")
+        source = collection or named.collection
+        query = self.client.collection_group(source) if named.group else self.client.collection(source)
+        for spec, value in zip(named.filters, values, strict=True):
+            query = query.where(filter=FieldFilter(spec.field, spec.op, value))
+        for field in named.order:
+            query = query.order_by(field)
+        return query
+
+    def probe(self, named: NamedQuery) -> None:
+        """Run a query of the table with values that match nothing (for `listener doctor`):
+        a real project refuses it (`StoreError` from `FailedPrecondition`) when its index
+        is missing."""
+        values = [[PROBE_VALUE] if spec.op == "in" else PROBE_VALUE for spec in named.filters]
+        collection = f"{self.prefix}{PROBE_VALUE}" if named.collection == q.EVENT else None
+        list(self._query(named, *values, collection=collection).limit(1).stream(**self._stream))
+
     # references --------------------------------------------------------------------------
 
     def _snapshot_ref(self, participant: str) -> firestore.DocumentReference:
@@ -323,13 +348,7 @@ class FirestoreStore:
         return None if status == FORGOTTEN else status
 
     def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
-        query = (
-            self.client.collection(INBOX)
-            .where(filter=FieldFilter("status", "==", "pending"))
-            .where(filter=FieldFilter("received_at", "<", sortable_time(received_before)))
-            .order_by("received_at")
-            .limit(limit)
-        )
+        query = self._query(q.PENDING_INBOX, "pending", sortable_time(received_before)).limit(limit)
         messages = []
         for document in query.stream(**self._stream):
             message = InboundMessage.model_validate(document.to_dict())
@@ -483,23 +502,21 @@ class FirestoreStore:
         until: datetime | None = None,
     ) -> Iterator[Interaction]:
         """Stream in commit order, page by page; the time window is applied while reading."""
-        query = self.client.collection_group(INTERACTIONS)
-        if event_id is not None:
-            query = query.where(filter=FieldFilter("event_key", "==", event_key(event_id)))
-        if participant is not None:
-            query = query.where(filter=FieldFilter("participant", "==", participant))
-        query = query.order_by("committed_at").order_by("commit_seq")
+        if event_id is not None and participant is not None:
+            query = self._query(q.INTERACTIONS_OF_PARTICIPANT_IN_EVENT, event_key(event_id), participant)
+        elif event_id is not None:
+            query = self._query(q.INTERACTIONS_OF_EVENT, event_key(event_id))
+        elif participant is not None:
+            query = self._query(q.INTERACTIONS_OF_PARTICIPANT, participant)
+        else:
+            query = self._query(q.INTERACTIONS_ALL)
         for document in _pages(query, self._stream):
             interaction = Interaction.model_validate(document.to_dict())
             if _in_window(interaction, since, until):
                 yield interaction
 
     def _find_interaction(self, interaction_id: str) -> firestore.DocumentReference | None:
-        query = (
-            self.client.collection_group(INTERACTIONS)
-            .where(filter=FieldFilter("id", "==", interaction_id))
-            .limit(1)
-        )
+        query = self._query(q.INTERACTION_BY_ID, interaction_id).limit(1)
         return next((document.reference for document in query.stream(**self._stream)), None)
 
     def save_transcript(
@@ -517,20 +534,8 @@ class FirestoreStore:
 
     def pending_replies(self, now: datetime, limit: int = 100) -> list[OutboundReply]:
         """Two indexed queries: the pending replies, and the claims that ended before `now`."""
-        pending = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("status", "==", "pending"))
-            .order_by("committed_at")
-            .order_by("commit_seq")
-            .limit(limit)
-        )
-        expired = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("status", "==", "sending"))
-            .where(filter=FieldFilter("claimed_until", "<", sortable_time(now)))
-            .order_by("claimed_until")
-            .limit(limit)
-        )
+        pending = self._query(q.PENDING_REPLIES, "pending").limit(limit)
+        expired = self._query(q.LAPSED_CLAIMS, "sending", sortable_time(now)).limit(limit)
         documents = [*pending.stream(**self._stream), *expired.stream(**self._stream)]
         documents.sort(key=lambda document: (document.get("committed_at"), document.get("commit_seq")))
         return [OutboundReply.model_validate(document.to_dict()) for document in documents[:limit]]
@@ -558,12 +563,7 @@ class FirestoreStore:
         return OutboundReply.model_validate(document.to_dict()) if document.exists else None
 
     def replies_for(self, participant: str, since: datetime) -> list[OutboundReply]:
-        query = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("participant", "==", participant))
-            .where(filter=FieldFilter("created_at", ">=", sortable_time(since)))
-            .order_by("created_at")
-        )
+        query = self._query(q.REPLIES_FOR, participant, sortable_time(since))
         return [OutboundReply.model_validate(document.to_dict()) for document in _pages(query, self._stream)]
 
     def update_reply(
@@ -605,11 +605,7 @@ class FirestoreStore:
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:
-        query = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("provider_sid", "==", provider_sid))
-            .limit(1)
-        )
+        query = self._query(q.REPLY_BY_PROVIDER_SID, provider_sid).limit(1)
         document = next(iter(query.stream(**self._stream)), None)
         if document is None:
             return False
@@ -630,8 +626,7 @@ class FirestoreStore:
         it would be recorded), and so do the MessageSids of their inbound interactions.
         The counts use the SQLite store's table names, so operators see one report shape.
         """
-        by_participant = FieldFilter("participant", "==", participant)
-        inbox = self._tombstone_inbox(self.client.collection(INBOX).where(filter=by_participant))
+        inbox = self._tombstone_inbox(self._query(q.PARTICIPANTS_INBOX, participant))
         snapshot = self._snapshot_ref(participant)
         profiles = [self._profile_ref(event_id, participant) for event_id in self._stored_event_ids()]
         inbound: list[str] = []
@@ -644,10 +639,10 @@ class FirestoreStore:
             "user_event_tracking": self._delete_existing([snapshot]),
             "event_participants": self._delete_existing(profiles),
             "interactions": self._delete_matching(
-                self.client.collection_group(INTERACTIONS).where(filter=by_participant), note_inbound
+                self._query(q.PARTICIPANTS_INTERACTIONS, participant), note_inbound
             ),
             "inbox": inbox,
-            "outbox": self._delete_matching(self.client.collection(OUTBOX).where(filter=by_participant)),
+            "outbox": self._delete_matching(self._query(q.PARTICIPANTS_REPLIES, participant)),
         }
         self._commit_all((firestore.WriteBatch.set, self._inbox_ref(sid), _tombstone()) for sid in inbound)
         return removed
@@ -736,13 +731,13 @@ class FirestoreStore:
     def list_blocks(self) -> list[BlockedNumber]:
         return [
             BlockedNumber.model_validate(document.to_dict())
-            for document in self.client.collection(BLOCKED).stream(**self._stream)
+            for document in self._query(q.BLOCKS).stream(**self._stream)
         ]
 
     # operators' reading ------------------------------------------------------------------
 
     def iter_participants(self) -> Iterator[ParticipantSnapshot]:
-        query = self.client.collection(SNAPSHOTS).order_by(DOCUMENT_ID)
+        query = self._query(q.SNAPSHOTS_ALL)
         for document in _pages(query, self._stream):
             yield ParticipantSnapshot.model_validate(document.to_dict())
 
@@ -750,7 +745,7 @@ class FirestoreStore:
         """Every spelling's collection (documents the original tools wrote under another
         case included), the `info` document left out."""
         for stored in self._spellings(event_id):
-            query = self._event_collection(stored).order_by(DOCUMENT_ID)
+            query = self._query(q.PROFILES, collection=f"{self.prefix}{stored}")
             for document in _pages(query, self._stream):
                 if document.id != INFO:
                     yield {"participant": document.id, **document.to_dict()}
@@ -758,11 +753,10 @@ class FirestoreStore:
     def iter_replies(
         self, statuses: Sequence[ReplyStatus], since: datetime | None = None
     ) -> Iterator[OutboundReply]:
-        query = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "in", list(statuses)))
         if since is None:
-            query = query.order_by(DOCUMENT_ID)
+            query = self._query(q.REPLIES, list(statuses))
         else:
-            query = query.where(filter=FieldFilter("sent_at", ">=", sortable_time(since))).order_by("sent_at")
+            query = self._query(q.REPLIES_SENT_SINCE, list(statuses), sortable_time(since))
         for document in _pages(query, self._stream):
             yield OutboundReply.model_validate(document.to_dict())
 
