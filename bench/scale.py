@@ -65,7 +65,7 @@ async def send_one_each(port: int, first: int, last: int, in_flight: int = 32) -
 
 def wait_processed(store: SQLiteStore, timeout: float = 3600) -> None:
     deadline = time.monotonic() + timeout
-    while store.pending_inbound(limit=1) or store.pending_replies(limit=1):
+    while (now := datetime.now(timezone.utc)) and (store.pending_inbound(now, 1) or store.pending_replies(now, 1)):
         if time.monotonic() > deadline:
             raise TimeoutError("the server did not finish the backlog")
         time.sleep(0.2)

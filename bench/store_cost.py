@@ -1,14 +1,21 @@
-"""What one inbound message costs the store, in documents read and written, and how fast
-an export streams. Run it from the repository root:
+"""What a message costs the store, counted where it is billed, for the running server.
 
     .venv/bin/python bench/store_cost.py                       # SQLite, and Firestore when
     FIRESTORE_EMULATOR_HOST=127.0.0.1:8082 .venv/bin/python bench/store_cost.py   # an emulator runs
 
-Costs are counted at the store boundary, in Firestore's terms (a document read, a document
-written, a commit), by a wrapper around the real store that the real engine drives: the
-same conversation costs the same on both stores, and the Firestore figures are what a
-Firestore bill counts. Event configuration goes through the cache the server uses
-(`EVENT_CACHE_SECONDS`), so a listening message reads no event.
+The server runs as the Procfile runs it (`uvicorn app:app`, a child process, default
+settings but for the fakes), launched through `bench/counted_server.py`, which counts the
+Firestore client's RPCs at its gRPC layer (documents read by gets and queries, a query
+at least one, documents written, commits) and SQLite's statements, inside the server.
+Participants talk to it with signed webhooks; replies go to the fake Twilio through the
+official client; answers are read offline (no model). Each phase waits until every
+message is processed and every reply's send result is recorded, then takes the counts.
+
+Printed per store: per message, for an onboarding with a cold event cache, one with a
+warm cache, and listening; per delivery-status callback (`sent`, `delivered`, `read`);
+per health probe; and what the server reads in the background when idle (recovery sweeps,
+blocklist refresh), per minute. The background requests made during a phase are shown
+apart, not divided among its messages. Last, how fast an export streams.
 """
 
 from __future__ import annotations
@@ -16,32 +23,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from listener.ai.rules import RuleExtractor
-from listener.config import Settings
-from listener.conversation.engine import Engine
-from listener.conversation.events import EventDirectory
-from listener.conversation.flow import Flow
-from listener.conversation.turn import Services
-from listener.models import (
-    EventConfig,
-    InboundMessage,
-    Interaction,
-    Outcome,
-    ParticipantSnapshot,
-)
-from listener.store import Store, open_store
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fake_twilio import FakeTwilio  # noqa: E402
+from figures import machine_line  # noqa: E402
+from reliability_support import ServerProcess, free_port, server_env  # noqa: E402
+from webhook_support import message_form, signature  # noqa: E402
+
+from listener.config import Settings  # noqa: E402
+from listener.models import EventConfig, Interaction, Outcome, ParticipantSnapshot  # noqa: E402
+from listener.store import Store, open_store  # noqa: E402
+
 EVENT = EventConfig(
     event_id="BENCH24",
     event_name="Bench Assembly",
@@ -49,93 +55,197 @@ EVENT = EventConfig(
     responses="template",
 )
 ONBOARDING = ["hi, I'm at BENCH24", "Alex", "34", "woman", "Bristol"]
+CALLBACKS = ("sent", "delivered", "read")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-BENCH_PROJECT = "listener-bench"
+SETTLE_SECONDS = 60.0
+
+BACKGROUND = {
+    # Firestore: label prefixes (see counted_server.py)
+    "query inbox [status, received_at]": "recovery sweep",
+    "query outbox [status]": "recovery sweep",
+    "query outbox [status, claimed_until]": "recovery sweep",
+    "query blocked_numbers []": "blocklist refresh",
+    "get listener_secrets": "secret (once a process)",
+    "commit listener_secrets": "secret (once a process)",
+    # SQLite: statement prefixes
+    "sqlite SELECT data FROM inbox WHERE status = 'pending'": "recovery sweep",
+    "sqlite SELECT seq, data FROM outbox WHERE status = 'pending'": "recovery sweep",
+    "sqlite SELECT data FROM blocked_numbers": "blocklist refresh",
+    "sqlite SELECT value FROM secrets": "secret (once a process)",
+    "sqlite INSERT OR IGNORE INTO secrets": "secret (once a process)",
+}
+
+
+def background(label: str) -> str | None:
+    return next((purpose for prefix, purpose in BACKGROUND.items() if label.startswith(prefix)), None)
+
+
+Counts = dict[str, dict[str, int]]
 
 
 @dataclass
 class Cost:
-    reads: int = 0
-    writes: int = 0
-    inbox_creates: int = 0  # the webhook's create-if-absent, before it answers Twilio
-    commits: int = 0  # the engine's one atomic commit of the message's outcome
+    """What one phase cost, per unit (message, callback, probe)."""
+
+    units: int
+    by_label: Counts
+    background: Counts = field(default_factory=dict)
+
+    def total(self, figure: str) -> float:
+        return sum(figures.get(figure, 0) for figures in self.by_label.values()) / self.units
+
+    def queries(self) -> float:
+        return sum(f.get("calls", 0) for label, f in self.by_label.items() if label.startswith("query")) / self.units
+
+    def write_transactions(self) -> float:
+        return sum(f["statements"] for label, f in self.by_label.items() if label.startswith("sqlite BEGIN")) / self.units
+
+    def statements(self) -> float:
+        return self.total("statements")
 
 
-class CountingStore:
-    """Forwards every call to a store and tallies what the message path costs."""
-
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-        self.cost = Cost()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def record_inbound(self, message: InboundMessage) -> bool:
-        self.cost.writes += 1
-        self.cost.inbox_creates += 1
-        return self.inner.record_inbound(message)
-
-    def inbound_status(self, message_sid: str):
-        self.cost.reads += 1
-        return self.inner.inbound_status(message_sid)
-
-    def load_participant(self, participant: str) -> ParticipantSnapshot | None:
-        self.cost.reads += 1
-        return self.inner.load_participant(participant)
-
-    def get_event(self, event_id: str) -> EventConfig | None:
-        self.cost.reads += 1
-        return self.inner.get_event(event_id)
-
-    def list_events(self) -> list[EventConfig]:
-        events = self.inner.list_events()
-        self.cost.reads += max(1, len(events))
-        return events
-
-    def commit(self, outcome: Outcome) -> None:
-        self.inner.commit(outcome)
-        profiles = sum(1 for event_id in outcome.touched_events if event_id in outcome.snapshot.events)
-        # snapshot + profiles + interactions + outbox replies + the inbox item marked done
-        self.cost.writes += 1 + profiles + len(outcome.interactions) + len(outcome.replies) + 1
-        self.cost.commits += 1
+def difference(after: Counts, before: Counts) -> Counts:
+    changed: Counts = {}
+    for label, figures in after.items():
+        delta = {name: value - before.get(label, {}).get(name, 0) for name, value in figures.items()}
+        if any(delta.values()):
+            changed[label] = delta
+    return changed
 
 
-def per_message(cost: Cost, messages: int) -> dict[str, float]:
-    return {key: round(value / messages, 2) for key, value in asdict(cost).items()}
+class CountedServer(ServerProcess):
+    """The app under `counted_server.py`; `counts()` asks it for its counts so far."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path, counts_path: Path) -> None:
+        super().__init__(env, port, log_path)
+        self.counts_path = counts_path
+
+    def start(self, timeout: float = 30.0) -> CountedServer:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "bench" / "counted_server.py"), str(self.counts_path), "app:app",
+                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=log,
+            )
+        deadline = time.monotonic() + timeout
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not start; its log ends: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        return self
+
+    def counts(self) -> Counts:
+        self.counts_path.unlink(missing_ok=True)
+        assert self.process is not None
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while not self.counts_path.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not write its counts")
+            time.sleep(0.01)
+        return json.loads(self.counts_path.read_text())
 
 
-def converse(store: CountingStore, engine: Engine, participant: str, texts: list[str], clock: list[datetime]) -> dict:
-    """Deliver messages as the webhook and worker do; their cost per message."""
-    store.cost = Cost()
-    for n, text in enumerate(texts):
-        clock[0] += timedelta(seconds=30)
-        message = InboundMessage(
-            message_sid=f"SM{participant[-4:]}{clock[0].timestamp():.0f}{n:04d}",
-            participant=participant,
-            body=text,
-            received_at=clock[0],
-        )
-        if store.record_inbound(message):
-            engine.process(message)
-    return {"messages": len(texts), **per_message(store.cost, len(texts))}
+class Bench:
+    """One store, one counted server, the phases measured one after another."""
+
+    def __init__(self, store: Store, server: CountedServer, twilio: FakeTwilio) -> None:
+        self.store = store
+        self.server = server
+        self.twilio = twilio
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30, trust_env=False)
+        self.sequence = 0
+
+    def post(self, path: str, form: dict[str, str]) -> None:
+        answer = self.http.post(path, data=form, headers={"X-Twilio-Signature": signature(path, form)})
+        if answer.status_code not in (200, 204):
+            raise RuntimeError(f"{path} answered {answer.status_code}: {answer.text[:300]}")
+
+    def settled(self, sid: str) -> bool:
+        """Processed, and every reply's send result recorded."""
+        if self.store.inbound_status(sid) != "done":
+            return False
+        number = 1
+        while (reply := self.store.get_reply(f"{sid}-r{number}")) is not None:
+            if reply.status in ("pending", "sending"):
+                return False
+            number += 1
+        return True
+
+    def wait(self, done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gave up waiting for {what}")
+            time.sleep(0.02)
+
+    def converse(self, participant: str, texts: list[str]) -> list[str]:
+        """Each message sent once the previous one is settled; their MessageSids."""
+        sids = []
+        for text in texts:
+            self.sequence += 1
+            sid = f"SM{self.sequence:032d}"
+            self.post("/message", message_form(sid, participant, text))
+            self.wait(lambda sid=sid: self.settled(sid), f"{sid} to be processed and answered")
+            sids.append(sid)
+        return sids
+
+    def measure(self, units: int, action: Callable[[], object]) -> Cost:
+        before = self.server.counts()
+        action()
+        changed = difference(self.server.counts(), before)
+        ours = {label: figures for label, figures in changed.items() if background(label) is None}
+        behind = {label: figures for label, figures in changed.items() if background(label) is not None}
+        return Cost(units, ours, behind)
+
+    def callbacks(self, sids: list[str]) -> None:
+        """Twilio's delivery statuses for every reply to these messages, in order."""
+        replies = [reply for sid in sids for n in (1, 2, 3) if (reply := self.store.get_reply(f"{sid}-r{n}"))]
+        for status in CALLBACKS:
+            for reply in replies:
+                assert reply.provider_sid is not None
+                self.post("/status", {"MessageSid": reply.provider_sid, "MessageStatus": status,
+                                      "AccountSid": "AC" + "0" * 31 + "1"})
+        self.wait(lambda: all(self.store.get_reply(reply.id).status == "read" for reply in replies),
+                  "the statuses to be recorded")
+
+    def idle(self, seconds: float) -> Cost:
+        """What the server reads and writes with nothing to do, per minute."""
+        cost = self.measure(1, lambda: time.sleep(seconds))
+        minutes = seconds / 60
+        scale = {label: {name: round(value / minutes) for name, value in figures.items()}
+                 for label, figures in {**cost.by_label, **cost.background}.items()}
+        return Cost(1, scale)
 
 
-def measure_messages(inner: Store, listening: int) -> dict[str, dict]:
-    settings = Settings(_env_file=None)
-    store = CountingStore(inner)
-    services = Services(
-        extractor=RuleExtractor(),
-        events=EventDirectory(store, ttl=settings.event_cache_seconds),
-    )
-    engine = Engine(Flow.from_file(ROOT / "transitions.yaml"), store, services)  # type: ignore[arg-type]
-    clock = [START]
-    thoughts = [f"thought number {n}: the buses are late again" for n in range(listening)]
-    return {
-        "onboarding, first participant (cold event cache)": converse(store, engine, "+15550100001", ONBOARDING, clock),
-        "onboarding, next participant (warm event cache)": converse(store, engine, "+15550100002", ONBOARDING, clock),
-        "listening": converse(store, engine, "+15550100001", thoughts, clock),
-    }
+def run(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, listening: int, idle: float) -> dict:
+    store = open_store(store_url, Settings(_env_file=None))
+    store.put_event(EVENT)
+    env = server_env(workdir / "unused.db", twilio, STORE_URL=store_url, LOG_LEVEL="WARNING")
+    for production_default in ("RECOVERY_INTERVAL_SECONDS", "RECOVERY_GRACE_SECONDS", "EVENT_CACHE_SECONDS",
+                               "SEND_RETRY_MAX_SECONDS", "SEND_RETRY_BASE_SECONDS"):
+        env.pop(production_default, None)
+    server = CountedServer(env, free_port(), workdir / f"{store_name}.log", workdir / f"{store_name}.json").start()
+    bench = Bench(store, server, twilio)
+    try:
+        results: dict[str, Cost] = {}
+        results["onboarding, first participant (cold event cache)"] = bench.measure(
+            len(ONBOARDING), lambda: bench.converse("+15550100001", ONBOARDING))
+        results["onboarding, next participant (warm event cache)"] = bench.measure(
+            len(ONBOARDING), lambda: bench.converse("+15550100002", ONBOARDING))
+        sids: list[str] = []
+        thoughts = [f"thought number {n}: the buses are late again" for n in range(listening)]
+        results["listening"] = bench.measure(listening, lambda: sids.extend(bench.converse("+15550100001", thoughts)))
+        results[f"a delivery-status callback ({', '.join(CALLBACKS)})"] = bench.measure(
+            len(sids) * len(CALLBACKS), lambda: bench.callbacks(sids))
+        results["a health probe (GET /healthz)"] = bench.measure(
+            1, lambda: bench.http.get("/healthz").raise_for_status())
+        idle_cost = bench.idle(idle) if idle else None
+    finally:
+        server.stop()
+        bench.http.close()
+    return {"phases": results, "idle": idle_cost, "idle_seconds": idle, "store": store, "url": store_url}
 
 
 def measure_export(store: Store, count: int) -> dict[str, float]:
@@ -159,45 +269,84 @@ def measure_export(store: Store, count: int) -> dict[str, float]:
     return {"interactions": exported, "seconds": round(seconds, 2), "per_second": round(exported / seconds)}
 
 
-def stores() -> list[tuple[str, Store]]:
-    """SQLite in a temporary folder, and a reset emulator project when one is reachable."""
-    chosen: list[tuple[str, Store]] = [("sqlite", open_store(f"sqlite:///{tempfile.mkdtemp()}/bench.db"))]
-    host = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    if host:
-        httpx.delete(f"http://{host}/emulator/v1/projects/{BENCH_PROJECT}/databases/(default)/documents",
-                     timeout=30).raise_for_status()
-        chosen.append(("firestore emulator", open_store(f"firestore://{BENCH_PROJECT}")))
-    else:
-        print("FIRESTORE_EMULATOR_HOST is not set: measuring SQLite only", file=sys.stderr)
+def store_urls(workdir: Path, wanted: list[str]) -> list[tuple[str, str]]:
+    chosen = []
+    if "sqlite" in wanted:
+        chosen.append(("sqlite", f"sqlite:///{workdir / 'bench.db'}"))
+    if "firestore" in wanted:
+        host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        if host:
+            chosen.append(("firestore emulator", f"firestore://listener-bench-cost-{os.getpid()}"))
+        else:
+            print("FIRESTORE_EMULATOR_HOST is not set: measuring SQLite only", file=sys.stderr)
     return chosen
+
+
+def figures_line(cost: Cost, firestore: bool) -> str:
+    if firestore:
+        return (f"reads {cost.total('reads'):5.2f}  docs written {cost.total('writes'):5.2f}  "
+                f"commits {cost.total('commits'):5.2f}  queries {cost.queries():5.2f}")
+    return f"write transactions {cost.write_transactions():5.2f}  statements {cost.statements():6.2f}"
+
+
+def breakdown(cost: Cost) -> list[str]:
+    lines = []
+    for label, figures in sorted(cost.by_label.items()):
+        shown = "  ".join(f"{name} {value / cost.units:.2f}" for name, value in sorted(figures.items()))
+        lines.append(f"      {label[:96]:<96} {shown}")
+    return lines
+
+
+def report(name: str, result: dict, verbose: bool) -> None:
+    firestore = name.startswith("firestore")
+    print(f"\n{name}: per unit, at the {'RPC layer (as billed)' if firestore else 'SQLite statement layer (not billed)'}")
+    for phase, cost in result["phases"].items():
+        print(f"  {phase:<52} ({cost.units:>2})  {figures_line(cost, firestore)}")
+        if verbose:
+            print("\n".join(breakdown(cost)))
+        if cost.background:
+            purposes = sorted({background(label) for label in cost.background})
+            print(f"      (meanwhile, in the background: {', '.join(p for p in purposes if p)})")
+    idle = result["idle"]
+    if idle is not None:
+        print(f"  idle, per minute (measured over {result['idle_seconds']:g} s):")
+        print("\n".join(breakdown(idle)) or "      nothing")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listening", type=int, default=20, help="listening messages to send")
+    parser.add_argument("--idle", type=float, default=65.0, help="seconds of idle server to measure (0: skip)")
     parser.add_argument("--export", type=int, default=10_000, help="interactions to export (0: skip)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--stores", default="sqlite,firestore")
+    parser.add_argument("--verbose", action="store_true", help="show every request kind per phase")
+    parser.add_argument("--json", action="store_true", help="print the per-message figures as JSON")
     args = parser.parse_args()
-    figures: dict[str, dict] = {}
-    for name, store in stores():
-        store.put_event(EVENT)
-        figures[name] = {"per message": measure_messages(store, args.listening)}
-        if args.export:
-            figures[name]["export"] = measure_export(store, args.export)
-        store.close()
+    twilio = FakeTwilio().start()
+    summary: dict[str, dict] = {}
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            for name, url in store_urls(Path(scratch), args.stores.split(",")):
+                result = run(name.split()[0], url, twilio, Path(scratch), args.listening, args.idle)
+                if args.export:
+                    result["export"] = measure_export(result["store"], args.export)
+                result["store"].close()
+                summary[name] = result
+    finally:
+        twilio.stop()
     if args.json:
-        print(json.dumps(figures, indent=2))
+        print(json.dumps({name: {phase: {"reads": c.total("reads"), "writes": c.total("writes"),
+                                          "commits": c.total("commits"), "queries": c.queries(),
+                                          "write_transactions": c.write_transactions(), "statements": c.statements()}
+                                  for phase, c in result["phases"].items()}
+                          for name, result in summary.items()}, indent=2))
         return
-    for name, results in figures.items():
-        print(f"\n{name}")
-        for phase, cost in results["per message"].items():
-            print(f"  {phase:<50} {cost['messages']:>3} msgs  reads/msg {cost['reads']:>4}"
-                  f"  docs written/msg {cost['writes']:>4}  inbox creates/msg {cost['inbox_creates']:>4}"
-                  f"  commits/msg {cost['commits']:>4}")
-        if "export" in results:
-            export = results["export"]
-            print(f"  export: {export['interactions']} interactions in {export['seconds']} s"
-                  f" ({export['per_second']}/s)")
+    print(machine_line())
+    for name, result in summary.items():
+        report(name, result, args.verbose)
+        if "export" in result:
+            export = result["export"]
+            print(f"  export: {export['interactions']} interactions in {export['seconds']} s ({export['per_second']}/s)")
 
 
 if __name__ == "__main__":

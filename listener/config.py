@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     send_concurrency: int = Field(default=50, ge=1, validation_alias="SEND_CONCURRENCY")
     # the WhatsApp sender's throughput (messages per second): Twilio queues what exceeds it
     twilio_mps: float = Field(default=10.0, gt=0, validation_alias="TWILIO_MPS")
-    # Pending inbox and outbox items older than the grace period are picked up again
-    # (after a crash) on start and then every interval.
+    # Inbox items still pending after the grace period, and replies no sender holds (pending,
+    # or a claim that ended), are picked up again (after a crash) on start and every interval.
     recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
     # a message the flow raises on this many times is kept aside as `unprocessed`
     process_max_attempts: int = Field(default=3, ge=1, validation_alias="PROCESS_MAX_ATTEMPTS")

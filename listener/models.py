@@ -9,7 +9,7 @@ same shapes.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -201,6 +201,14 @@ def status_moves_forward(current: str, new: str) -> bool:
     return _PROGRESS.get(new, 0) >= _PROGRESS.get(current, 0)
 
 
+def takes_receipt(current: str, new: str) -> bool:
+    """Whether a delivery receipt (a status callback) changes a reply: only once its send
+    result is recorded (a long reply's first part can be delivered while the next one is
+    still being sent: the reply must stay in its sender's hands), only forward, and not
+    when it says what the reply already says (no write for nothing)."""
+    return current not in ("pending", "sending") and new != current and status_moves_forward(current, new)
+
+
 class ComposeRequest(BaseModel):
     """What the composer needs to write an acknowledgement after the commit.
 
@@ -239,6 +247,7 @@ class OutboundReply(BaseModel):
     parts_sent: int = 0
     claimed_by: str | None = None
     claimed_until: datetime | None = None
+    sent_at: datetime | None = None  # when Twilio accepted it (the send result was recorded `sent`)
 
     def claimable(self, now: datetime, claimant: str | None = None) -> bool:
         """Pending, claimed by `claimant` itself (a renewal), or claimed by a sender whose
@@ -250,6 +259,14 @@ class OutboundReply(BaseModel):
         if claimant is not None and self.claimed_by == claimant:
             return True
         return self.claimed_until is not None and self.claimed_until <= now
+
+    def claim(self, claimant: str, now: datetime, lease_seconds: float) -> OutboundReply | None:
+        """This reply taken (or its claim renewed) by `claimant` until `lease_seconds` from
+        `now`; None when it is not theirs to take (see `claimable`)."""
+        if not self.claimable(now, claimant):
+            return None
+        until = now + timedelta(seconds=lease_seconds)
+        return self.model_copy(update={"status": "sending", "claimed_by": claimant, "claimed_until": until})
 
 
 InboxStatus = Literal["pending", "done"]

@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -266,7 +267,8 @@ class Accounts:
 
 def settled(store: SQLiteStore, sids: list[str]) -> bool:
     """Every message processed and no reply waiting to be sent or in a sender's hands."""
-    if store.pending_inbound(limit=1) or store.pending_replies(limit=1):
+    now = datetime.now(timezone.utc)
+    if store.pending_inbound(now, 1) or store.pending_replies(now, 1):
         return False
     if any(store.inbound_status(sid) != "done" for sid in sids):
         return False

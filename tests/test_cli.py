@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 from harness import ROOT
@@ -90,7 +91,7 @@ def test_chat_holds_a_whole_conversation(tmp_path):
     store = SQLiteStore(tmp_path / "cli.db")
     stored = [i for i in store.iter_interactions(event_id="CLIMATE24") if i.direction == "in"]
     assert stored[-1].transcript == "we need more trees"
-    assert store.pending_replies() == []
+    assert store.pending_replies(datetime.now(timezone.utc)) == []
 
 
 def test_chat_without_events_says_what_to_do(tmp_path):

@@ -32,6 +32,7 @@ from listener.operators.doctor.flow_file import check_flow
 from listener.operators.doctor.public_url import check_public_url
 from listener.operators.doctor.store import check_store
 from listener.store import open_store
+from listener.store.firestore_queries import QUERIES
 
 OK, SKIPPED, WARNING, BLOCKER = Verdict.OK, Verdict.SKIPPED, Verdict.WARNING, Verdict.BLOCKER
 
@@ -167,7 +168,9 @@ def test_a_firestore_store_passes_on_the_emulator_and_says_indexes_are_for_real_
     )
     findings = check_store(settings, timeout=10)
     assert [f.verdict for f in findings[:3]] == [OK, OK, OK]
-    assert "firestore.indexes.json" in only(findings, "store.indexes").found
+    indexes = only(findings, "store.indexes").found
+    assert "firestore.indexes.json" in indexes
+    assert f"the store's {len(QUERIES)} queries run" in indexes, "every query of the store's table is tried"
 
 
 def test_a_firestore_that_never_answers_blocks_within_the_deadline(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 
 from harness import Conversation, make_engine, shipped_flow
 
@@ -82,7 +83,7 @@ def test_conflicting_workers_lose_no_update(tmp_path):
     assert snapshot.version == 41
     stored = [i.id for i in seed.iter_interactions(participant=chat.participant) if i.direction == "in"]
     assert sorted(stored) == sorted([m.message_sid for m in messages] + [chat.last.message_sid])
-    assert seed.pending_inbound() == []
+    assert seed.pending_inbound(datetime.now(timezone.utc)) == []
 
 
 def test_processing_a_done_message_again_changes_nothing(chat, engine, store):
@@ -115,7 +116,6 @@ def test_a_different_graph_runs_unchanged(tmp_path, store):
 
 
 def test_message_model_text_prefers_the_typed_body():
-    from datetime import datetime, timezone
 
     message = InboundMessage(
         message_sid="SM1", participant="+15550100001", body="  caption ", transcript="spoken",

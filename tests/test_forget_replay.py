@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 from operators_support import everything_stored, listener_process, store_url
@@ -87,7 +88,7 @@ def test_a_forgotten_participants_replayed_deliveries_are_dropped(served, tmp_pa
         assert store.inbound_status(form["MessageSid"]) is None
     assert store.load_participant(NUMBER) is None
     assert list(store.iter_interactions(participant=NUMBER)) == []
-    assert store.pending_inbound() == []
+    assert store.pending_inbound(datetime.now(timezone.utc)) == []
     assert [text for text in everything_stored(store) if DIGITS.decode() in text] == []
     if isinstance(store, SQLiteStore):
         assert not on_disk(store, DIGITS), "the number is still readable in the database or its WAL"

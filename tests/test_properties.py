@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 from harness import (
@@ -183,7 +184,7 @@ class ConversationMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_reply_owed_is_in_the_outbox(self):
-        outbox = {reply.id for reply in self.store.pending_replies(limit=100_000)}
+        outbox = {reply.id for reply in self.store.pending_replies(datetime.now(timezone.utc), 100_000)}
         replies = {i.id for i in self.store.iter_interactions() if i.direction == "out"}
         assert outbox == replies
 

@@ -106,9 +106,10 @@ class TwilioMessageForm(BaseModel):
         )
 
 
-# Twilio's intermediate statuses (queued, sending, ...) say nothing the outbox keeps.
+# Twilio's intermediate statuses (queued, sending, ...) say nothing the outbox keeps, and
+# neither does `sent`: the reply was recorded `sent` when Twilio accepted it. Ignoring it
+# spares each reply a store read and a write.
 STATUS_MAP: dict[str, ReplyStatus] = {
-    "sent": "sent",
     "delivered": "delivered",
     "read": "read",
     "failed": "failed",

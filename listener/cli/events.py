@@ -15,7 +15,7 @@ from listener.cli.common import CommandError, flow_questions, opened_store
 from listener.conversation.questions import Question
 from listener.models import EventConfig
 from listener.operators.eventfile import EventFile, EventFileError, load_event_file
-from listener.store.base import Store
+from listener.store.ports import Events
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def read_event_file(path: str) -> EventFile:
         raise CommandError(str(exc), exit_code=2) from exc
 
 
-def existing_event(store: Store, event_id: str) -> EventConfig:
+def existing_event(store: Events, event_id: str) -> EventConfig:
     """The stored event, or a one-line error that lists what exists."""
     event = store.get_event(event_id)
     if event is None:

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable
 
 from listener.operators.privacy import KEY_SECRET_NAME, participant_key
-from listener.store.base import Store
+from listener.store.ports import Privacy
 
 
 class Blocklist:
     """`blocked(number)`: is this number's key on the store's blocklist (cached)?"""
 
-    def __init__(self, store: Store, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.store = store
+    def __init__(self, privacy: Privacy, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.privacy = privacy
         self.ttl = ttl
         self.clock = clock
         self._lock = threading.Lock()
@@ -32,8 +32,8 @@ class Blocklist:
         with self._lock:
             now = self.clock()
             if self._secret is None:
-                self._secret = self.store.secret(KEY_SECRET_NAME)
+                self._secret = self.privacy.secret(KEY_SECRET_NAME)
             if self._read_at is None or now - self._read_at >= self.ttl:
-                self._keys = frozenset(entry.key for entry in self.store.list_blocks())
+                self._keys = frozenset(entry.key for entry in self.privacy.list_blocks())
                 self._read_at = now
             return participant_key(self._secret, number) in self._keys

@@ -8,8 +8,8 @@ follow whatever graph the deployment runs.
 Twilio queues what is handed to it beyond the WhatsApp sender's throughput (`TWILIO_MPS`
 messages per second) and sends it at that pace. The queue is estimated from the outbox:
 the replies Twilio accepted in the last four hours (its queue's limit), each counted at
-its creation time (a reply is handed over within moments of its commit unless Twilio is
-refusing), drained at `TWILIO_MPS`. What is left, divided by the rate, is how long a reply
+the time it accepted it (`sent_at`), read through an index that returns only those (the
+console polls this every few seconds), drained at `TWILIO_MPS`. What is left, divided by the rate, is how long a reply
 handed over now waits. It is the sender's queue, shared by every event.
 """
 
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, Field
 
 from listener.models import Interaction
-from listener.store.base import Store
+from listener.store.ports import Records
 
 FAILED_SEND_STATUSES = ("failed", "undelivered")
 # Replies Twilio accepted: everything with its SID after the claim (`sending`) is over.
@@ -70,19 +70,19 @@ def queue_wait(handed_over: Iterable[datetime], mps: float, now: datetime) -> fl
     return max(0.0, backlog - mps * (now - last).total_seconds()) / mps
 
 
-def twilio_queue_seconds(store: Store, mps: float, now: datetime | None = None) -> float:
+def twilio_queue_seconds(store: Records, mps: float, now: datetime | None = None) -> float:
     """The queue's wait now, from the replies Twilio accepted within its queue's limit."""
     now = now or datetime.now(timezone.utc)
     since = now - QUEUE_HORIZON
     handed_over = (
-        reply.created_at
-        for reply in store.iter_replies(HANDED_OVER_STATUSES)
-        if reply.provider_sid and reply.created_at >= since
+        reply.sent_at
+        for reply in store.iter_replies(HANDED_OVER_STATUSES, since=since)
+        if reply.provider_sid and reply.sent_at is not None
     )
     return round(queue_wait(handed_over, mps, now), 1)
 
 
-def collect_stats(store: Store, event_id: str | None = None, mps: float | None = None) -> EventStats:
+def collect_stats(store: Records, event_id: str | None = None, mps: float | None = None) -> EventStats:
     """Count one event's figures, or every participant's and message's when `event_id` is
     None; with the sender's `mps`, estimate Twilio's queue too."""
     stats = EventStats(event_id=event_id)

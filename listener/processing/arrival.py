@@ -31,7 +31,8 @@ from typing import TypeVar
 
 from listener.config import Settings
 from listener.models import InboundMessage
-from listener.store.base import Store, StoreUnavailable
+from listener.store.base import StoreUnavailable
+from listener.store.ports import Inbox
 
 Result = TypeVar("Result")
 
@@ -111,9 +112,9 @@ class Arrival:
     """Records deliveries in the inbox and passes each new one to `submit`."""
 
     def __init__(
-        self, store: Store, submit: Callable[[InboundMessage], None], limits: InboxLimits | None = None
+        self, inbox: Inbox, submit: Callable[[InboundMessage], None], limits: InboxLimits | None = None
     ) -> None:
-        self.store = store
+        self.inbox = inbox
         self.submit = submit
         self.limits = limits or InboxLimits()
         self._gates: dict[str, _Gate] = {}
@@ -184,7 +185,7 @@ class Arrival:
             raise
         try:
             message = build(datetime.now(timezone.utc))
-            call, recording = self._start(self.store.record_inbound, message)
+            call, recording = self._start(self.inbox.record_inbound, message)
         except BaseException:
             self._release(participant, gate)
             raise

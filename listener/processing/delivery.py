@@ -29,7 +29,13 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 from listener import metrics
-from listener.channel.sender import MessageLog, Sender, SendError, SentMessage, split_text
+from listener.channel.sender import (
+    MessageLog,
+    Sender,
+    SendError,
+    SentMessage,
+    split_text,
+)
 from listener.config import Settings
 from listener.masking import mask_phone
 from listener.models import OutboundReply
@@ -42,7 +48,7 @@ from listener.processing.lookup import (
     search_start,
 )
 from listener.processing.throttle import Throttle
-from listener.store.base import Store
+from listener.store.ports import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +111,14 @@ def _composed(progress: _Progress) -> OutboundReply | None:
 
 
 class Delivery:
-    """Sends outbox replies through a `Sender` and records the result in the `Store`.
+    """Sends outbox replies through a `Sender` and records the result in the `Outbox`.
 
     `claimant` identifies this process's claims; new replies are committed already claimed
     by it for `policy.claim_seconds`, so sending them needs no claim read.
     """
 
-    def __init__(self, store: Store, sender: Sender, policy: RetryPolicy) -> None:
-        self.store = store
+    def __init__(self, outbox: Outbox, sender: Sender, policy: RetryPolicy) -> None:
+        self.outbox = outbox
         self.sender = sender
         self.policy = policy
         self.claimant = uuid.uuid4().hex
@@ -146,7 +152,7 @@ class Delivery:
             current = reply
         else:
             claimed = await asyncio.to_thread(
-                self.store.claim_reply, reply.id, self.policy.claim_seconds, self.claimant
+                self.outbox.claim_reply, reply.id, self.policy.claim_seconds, self.claimant
             )
             if claimed is None:
                 return True
@@ -164,7 +170,7 @@ class Delivery:
                 if provider_sid:
                     progress.sent.add(provider_sid)
                 if index + 1 < len(parts):
-                    await asyncio.to_thread(self.store.record_reply_part, current.id, index + 1, provider_sid)
+                    await asyncio.to_thread(self.outbox.record_reply_part, current.id, index + 1, provider_sid)
                     self._unrecorded.discard(current.id)
         except ClaimLost:
             log.warning("reply %s: another sender took it over; leaving it to them", current.id)
@@ -173,7 +179,7 @@ class Delivery:
             return await self._record_failure(progress, provider_sid, exc)
         # A long reply goes out in parts; the last part's SID is the one kept, so its
         # delivery status stands for the reply's.
-        await asyncio.to_thread(self.store.update_reply, current.id, "sent", provider_sid, None, _composed(progress))
+        await asyncio.to_thread(self.outbox.update_reply, current.id, "sent", provider_sid, None, _composed(progress))
         self._settle(progress)
         metrics.REPLIES_SENT.inc()
         log.info("reply %s sent to %s", current.id, mask_phone(current.participant))
@@ -209,12 +215,12 @@ class Delivery:
             log.warning("reply %s to %s failed for good: %s", reply.id, mask_phone(reply.participant), error)
             metrics.REPLIES_FAILED.inc()
             await asyncio.to_thread(
-                self.store.update_reply, reply.id, "failed", provider_sid, error, _composed(progress)
+                self.outbox.update_reply, reply.id, "failed", provider_sid, error, _composed(progress)
             )
             self._settle(progress)
             return True
         log.warning("reply %s to %s still pending: %s", reply.id, mask_phone(reply.participant), error)
-        await asyncio.to_thread(self.store.update_reply, reply.id, "pending", provider_sid, error)
+        await asyncio.to_thread(self.outbox.update_reply, reply.id, "pending", provider_sid, error)
         self._unrecorded.discard(reply.id)
         return False
 
@@ -270,7 +276,7 @@ class Delivery:
         if (progress.claimed_until - _now()).total_seconds() >= self.policy.renew_below:
             return
         reply = progress.reply
-        renewed = await asyncio.to_thread(self.store.claim_reply, reply.id, self.policy.claim_seconds, self.claimant)
+        renewed = await asyncio.to_thread(self.outbox.claim_reply, reply.id, self.policy.claim_seconds, self.claimant)
         if renewed is None or renewed.claimed_until is None:
             raise ClaimLost(reply.id)
         progress.claimed_until = renewed.claimed_until
@@ -287,7 +293,7 @@ class Delivery:
         messages = await self.sender.sent_since(reply.participant, search_start(reply))
         if not messages:
             return None
-        recorded = await asyncio.to_thread(recorded_elsewhere, self.store, reply)
+        recorded = await asyncio.to_thread(recorded_elsewhere, self.outbox, reply)
         recorded.sids |= progress.sent
         recorded.texts |= {normalised(part) for number, part in enumerate(parts) if number != index}
         return find_part(parts[index], messages, recorded, composed=reply.compose is not None)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from listener.channel.sender import SentMessage, split_text
 from listener.models import OutboundReply
-from listener.store.base import Store
+from listener.store.ports import Outbox
 
 # Written at the start of `OutboundReply.error` while a send's outcome is unknown, so the
 # next attempt (by any process) looks before it sends.
@@ -54,15 +54,12 @@ def search_start(reply: OutboundReply) -> datetime:
     return reply.created_at.replace(microsecond=0) - CLOCK_SKEW
 
 
-def recorded_elsewhere(store: Store, reply: OutboundReply) -> Recorded:
-    """The SIDs and part texts of the participant's other replies of the last day."""
+def recorded_elsewhere(outbox: Outbox, reply: OutboundReply) -> Recorded:
+    """The SIDs and part texts of the participant's other replies of the last day: one
+    query, however many there are."""
     recorded = Recorded()
-    since = reply.created_at - RECORDED_LOOKBACK
-    for interaction in store.iter_interactions(participant=reply.participant, since=since):
-        if interaction.direction != "out" or interaction.id == reply.id:
-            continue
-        other = store.get_reply(interaction.id)
-        if other is None:
+    for other in outbox.replies_for(reply.participant, reply.created_at - RECORDED_LOOKBACK):
+        if other.id == reply.id:
             continue
         if other.provider_sid:
             recorded.sids.add(other.provider_sid)

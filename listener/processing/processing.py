@@ -26,7 +26,8 @@ from listener.conversation.engine import MAX_CONFLICT_RETRIES, Engine
 from listener.conversation.extraction import Extraction, Reader, ReadingRequest
 from listener.models import InboundMessage, OutboundReply, Outcome, ParticipantSnapshot
 from listener.processing.voice import with_transcript
-from listener.store.base import Store, VersionConflict
+from listener.store.base import VersionConflict
+from listener.store.ports import Conversations
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Processing:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        conversations: Conversations,
         engine: Engine,
         transcriber: Transcriber,
         reader: Reader | None,
@@ -47,7 +48,7 @@ class Processing:
         claim: Callable[[list[OutboundReply]], None],
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.conversations = conversations
         self.engine = engine
         self.transcriber = transcriber
         self.reader = reader
@@ -59,7 +60,7 @@ class Processing:
         prepared = await with_transcript(message, self.transcriber, self.settings)
         readings: dict[ReadingRequest, Extraction] = {}
         for _ in range(MAX_CONFLICT_RETRIES):
-            snapshot = await self.on_thread(self.store.load_participant, message.participant)
+            snapshot = await self.on_thread(self.conversations.load_participant, message.participant)
             if snapshot is not None and message.message_sid in snapshot.recent_message_sids:
                 return None
             if self.reader is not None:
@@ -97,7 +98,7 @@ class Processing:
     ) -> Outcome:
         outcome = self.engine.step(snapshot, message, readings)
         self.claim(outcome.replies)
-        self.store.commit(outcome)
+        self.conversations.commit(outcome)
         return outcome
 
     async def on_thread(self, function: Callable[..., T], *args: object) -> T:

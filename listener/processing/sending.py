@@ -53,7 +53,7 @@ class Sending:
         """A reply this process claimed but will not send now is pending again, for the
         recovery sweep to send in order after the one that stalled."""
         if reply.claimed_by == self.delivery.claimant:
-            await asyncio.to_thread(self.delivery.store.update_reply, reply.id, "pending")
+            await asyncio.to_thread(self.delivery.outbox.update_reply, reply.id, "pending")
 
     def resume(self, reply: OutboundReply, ready: Callable[[OutboundReply], Awaitable[OutboundReply]]) -> bool:
         """A recovery sweep found this reply unsent: queue it, unless the participant's

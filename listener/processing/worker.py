@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from listener import metrics
 from listener.ai.composer import Composer, TemplateComposer
@@ -66,7 +66,7 @@ class Worker:
         self.processing = Processing(settings, store, engine, transcriber, reader, self._threads, self._claim)
         self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
-        self.recovery = Recovery(settings, store, self._resume_message, self._resume_reply)
+        self.recovery = Recovery(settings, store, store, self._resume_message, self._resume_reply)
         self._lanes = OrderedLanes("process")
         self._queued: set[str] = set()
 
@@ -84,12 +84,11 @@ class Worker:
         return True
 
     def _claim(self, replies: list[OutboundReply]) -> None:
-        """Replies are committed already claimed by this process's sender."""
-        until = datetime.now(timezone.utc) + timedelta(seconds=self.delivery.policy.claim_seconds)
-        for reply in replies:
-            reply.status = "sending"
-            reply.claimed_by = self.delivery.claimant
-            reply.claimed_until = until
+        """Replies are committed already claimed by this process's sender (a new reply is
+        pending, so always free to claim)."""
+        now = datetime.now(timezone.utc)
+        claimant, lease = self.delivery.claimant, self.delivery.policy.claim_seconds
+        replies[:] = [reply.claim(claimant, now, lease) or reply for reply in replies]
 
     async def _process(self, message: InboundMessage) -> None:
         with message_context(message.message_sid, message.participant):

@@ -1,4 +1,8 @@
-"""Stores: where the conversation's records live. `open_store(url)` picks one by URL."""
+"""Stores: where the conversation's records live. `open_store(url)` picks one by URL.
+
+`Store` is every port (`listener.store.ports`: Inbox, Conversations, Outbox, Events,
+Records, Privacy) on one database; each part of the program is typed to the ports it uses.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ from urllib.parse import urlparse
 
 from listener.config import Settings
 from listener.store.base import Store, StoreError, StoreUnavailable, VersionConflict
+from listener.store.ports import Conversations, Events, Inbox, Outbox, Privacy, Records
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "VersionConflict", "open_store"]
+__all__ = [
+    "Conversations", "Events", "Inbox", "Outbox", "Privacy", "Records",
+    "Store", "StoreError", "StoreUnavailable", "VersionConflict", "open_store",
+]
 
 
 def open_store(url: str, settings: Settings | None = None) -> Store:

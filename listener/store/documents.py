@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 
 from listener.models import Membership
 
@@ -14,6 +15,19 @@ def inbox_key(message_sid: str) -> str:
     """The key an inbox item is kept under, and its tombstone after a forget: a SHA-256 of
     the MessageSid, so a tombstone holds no identifier Twilio's logs could be searched by."""
     return hashlib.sha256(message_sid.encode()).hexdigest()
+
+
+def event_key(event_id: str) -> str:
+    """Event IDs are matched without regard to case; the key is their folded form."""
+    return event_id.casefold()
+
+
+def sortable_time(moment: datetime) -> str:
+    """A time as the text both stores compare in queries (`received_at < cutoff`): UTC in
+    ISO 8601 with `+00:00`, whose text order is time order. Pydantic's JSON form ends in
+    `Z` and drops a zero fraction, so `09:00:00Z` sorts after `09:00:00.5Z`: fields a query
+    compares are written in this form instead (a model reads either)."""
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 def profile_document(event_id: str, participant: str, membership: Membership) -> dict:

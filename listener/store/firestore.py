@@ -34,7 +34,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -57,34 +57,42 @@ from listener.models import (
     Outcome,
     ParticipantSnapshot,
     ReplyStatus,
-    status_moves_forward,
+    takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
+from listener.store import firestore_queries as q
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
-from listener.store.documents import FORGOTTEN, inbox_key, profile_document
+from listener.store.documents import (
+    FORGOTTEN,
+    event_key,
+    inbox_key,
+    profile_document,
+    sortable_time,
+)
+from listener.store.firestore_queries import (
+    BLOCKED,
+    INBOX,
+    INTERACTIONS,
+    OUTBOX,
+    SNAPSHOTS,
+    NamedQuery,
+)
 from listener.store.guard import guard_errors
+from listener.store.rules import counts_attempt, failed_attempt, pages, send_result
 
 log = logging.getLogger(__name__)
 
-SNAPSHOTS = "user_event_tracking"
-INBOX = "inbox"
-OUTBOX = "outbox"
-INTERACTIONS = "interactions"
 INFO = "info"
 SECRETS = "listener_secrets"
-BLOCKED = "blocked_numbers"
 HEALTH = "listener_health"
-DOCUMENT_ID = "__name__"
-"""Orders a query by document ID, for paging through a whole collection."""
 DEFAULT_PREFIX = "AOI_"
+PROBE_VALUE = "doctor-probe-matches-nothing"
 
-PAGE_SIZE = 500
-"""Documents per query page and per delete batch (Firestore's limit for one commit)."""
+BATCH_LIMIT = 500
+"""Writes per delete or tombstone batch: Firestore's limit for one commit."""
 
 COMMIT_SLOTS = 1000
 """Sequence numbers one commit may use: `version * COMMIT_SLOTS + position`."""
-
-MAX_ERROR_CHARACTERS = 2000
 
 ATTEMPT_RACES = 5
 """Tries of a read-then-conditional-write that another process keeps changing under us."""
@@ -125,11 +133,6 @@ def _tombstone() -> dict[str, Any]:
     return {"status": FORGOTTEN}
 
 
-def _event_key(event_id: str) -> str:
-    """Event IDs are matched without regard to case; the key is their folded form."""
-    return event_id.casefold()
-
-
 def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
     """Drop null fields (one level of maps deep) so a model's defaults apply.
 
@@ -157,8 +160,22 @@ def _ordered(document: dict[str, Any], sequence: int) -> dict[str, Any]:
 
 
 def _interaction_document(interaction: Interaction, sequence: int) -> dict[str, Any]:
-    event_key = _event_key(interaction.event_id) if interaction.event_id else None
-    return _ordered({**interaction.model_dump(mode="json"), "event_key": event_key}, sequence)
+    key = event_key(interaction.event_id) if interaction.event_id else None
+    return _ordered({**interaction.model_dump(mode="json"), "event_key": key}, sequence)
+
+
+def _inbox_document(message: InboundMessage) -> dict[str, Any]:
+    """A pending inbox item; `received_at` in the form the recovery query compares."""
+    return {**message.model_dump(mode="json"), "received_at": sortable_time(message.received_at), "status": "pending"}
+
+
+def _reply_document(reply: OutboundReply) -> dict[str, Any]:
+    """An outbox reply; the times queries compare in the form they compare them."""
+    document = reply.model_dump(mode="json")
+    document["created_at"] = sortable_time(reply.created_at)
+    document["claimed_until"] = sortable_time(reply.claimed_until) if reply.claimed_until else None
+    document["sent_at"] = sortable_time(reply.sent_at) if reply.sent_at else None
+    return document
 
 
 def _in_window(interaction: Interaction, since: datetime | None, until: datetime | None) -> bool:
@@ -170,21 +187,14 @@ def _in_window(interaction: Interaction, since: datetime | None, until: datetime
 
 
 def _pages(query: firestore.Query, deadline: dict[str, Any]) -> Iterator[firestore.DocumentSnapshot]:
-    """Every document of an ordered query, one page in memory at a time.
+    """Every document of an ordered query, a page at a time, each page a query resumed
+    after the last document seen (a slow reader never holds a stream past its deadline)."""
 
-    Each page is its own short query resumed after the last document seen, so a slow
-    reader never holds a server stream open past its deadline.
-    """
-    cursor: firestore.DocumentSnapshot | None = None
-    while True:
-        page = query.limit(PAGE_SIZE)
-        if cursor is not None:
-            page = page.start_after(cursor)
-        documents = list(page.stream(**deadline))
-        yield from documents
-        if len(documents) < PAGE_SIZE:
-            return
-        cursor = documents[-1]
+    def fetch(after: firestore.DocumentSnapshot | None, size: int) -> list[firestore.DocumentSnapshot]:
+        page = query.limit(size) if after is None else query.limit(size).start_after(after)
+        return list(page.stream(**deadline))
+
+    return pages(fetch, lambda document: document)
 
 
 class _UpdateTimes:
@@ -245,6 +255,28 @@ class FirestoreStore:
         project = parsed.netloc or settings.google_cloud_project
         return cls(firestore_client(project, settings), prefix, settings.store_timeout_seconds)
 
+    # queries: every one from the table in `firestore_queries`, whose indexes are declared
+
+    def _query(self, named: NamedQuery, *values: Any, collection: str | None = None) -> firestore.Query:
+        """A query of the table, its filters given `values` in their order."""
+        if len(values) != len(named.filters):
+            raise ValueError(f"{named.name}: {len(named.filters)} filter values expected, got {len(values)}")
+        source = collection or named.collection
+        query = self.client.collection_group(source) if named.group else self.client.collection(source)
+        for spec, value in zip(named.filters, values, strict=True):
+            query = query.where(filter=FieldFilter(spec.field, spec.op, value))
+        for field in named.order:
+            query = query.order_by(field)
+        return query
+
+    def probe(self, named: NamedQuery) -> None:
+        """Run a query of the table with values that match nothing (for `listener doctor`):
+        a real project refuses it (`StoreError` from `FailedPrecondition`) when its index
+        is missing."""
+        values = [[PROBE_VALUE] if spec.op == "in" else PROBE_VALUE for spec in named.filters]
+        collection = f"{self.prefix}{PROBE_VALUE}" if named.collection == q.EVENT else None
+        list(self._query(named, *values, collection=collection).limit(1).stream(**self._stream))
+
     # references --------------------------------------------------------------------------
 
     def _snapshot_ref(self, participant: str) -> firestore.DocumentReference:
@@ -280,8 +312,8 @@ class FirestoreStore:
 
     def _spellings(self, event_id: str) -> list[str]:
         """The stored spellings of an event ID: the exact one first, then other cases."""
-        key = _event_key(event_id)
-        others = [stored for stored in self._stored_event_ids() if _event_key(stored) == key]
+        key = event_key(event_id)
+        others = [stored for stored in self._stored_event_ids() if event_key(stored) == key]
         return [event_id, *(stored for stored in others if stored != event_id)]
 
     def _find_info(self, event_id: str) -> firestore.DocumentSnapshot | None:
@@ -304,9 +336,8 @@ class FirestoreStore:
     def record_inbound(self, message: InboundMessage) -> bool:
         """Create-if-absent, one RPC: of two processes recording one delivery, one wins, and
         a forgotten participant's delivery finds its tombstone in the way."""
-        document = {**message.model_dump(mode="json"), "status": "pending"}
         try:
-            self._inbox_ref(message.message_sid).create(document, **self._call)
+            self._inbox_ref(message.message_sid).create(_inbox_document(message), **self._call)
         except google_errors.Conflict:
             return False
         return True
@@ -316,13 +347,8 @@ class FirestoreStore:
         status = document.get("status") if document.exists else None
         return None if status == FORGOTTEN else status
 
-    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
-        query = (
-            self.client.collection(INBOX)
-            .where(filter=FieldFilter("status", "==", "pending"))
-            .order_by("received_at")
-            .limit(limit)
-        )
+    def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
+        query = self._query(q.PENDING_INBOX, "pending", sortable_time(received_before)).limit(limit)
         messages = []
         for document in query.stream(**self._stream):
             message = InboundMessage.model_validate(document.to_dict())
@@ -349,18 +375,17 @@ class FirestoreStore:
         reference = self._inbox_ref(message_sid)
         for _ in range(ATTEMPT_RACES):
             document = reference.get(**self._call)
-            data = document.to_dict() if document.exists else None
-            if data is None or data.get("status") != "pending":
+            data = document.to_dict() if document.exists else {}
+            changes = failed_attempt(data.get("status"), data.get("attempts"), error)
+            if changes is None:
                 return 0
-            attempts = int(data.get("attempts") or 0) + 1
-            changes = {"attempts": attempts, "last_error": error[:MAX_ERROR_CHARACTERS]}
             try:
                 reference.update(
                     changes, option=self.client.write_option(last_update_time=document.update_time), **self._call
                 )
             except (google_errors.FailedPrecondition, google_errors.NotFound):
                 continue
-            return attempts
+            return changes["attempts"]
         raise StoreUnavailable(f"inbox item changed by others {ATTEMPT_RACES} times while counting a failure")
 
     # snapshot ----------------------------------------------------------------------------
@@ -388,7 +413,7 @@ class FirestoreStore:
             document = _interaction_document(interaction, first_sequence + position)
             batch.set(self._interaction_ref(interaction), document)
         for position, reply in enumerate(outcome.replies):
-            document = _ordered(reply.model_dump(mode="json"), first_sequence + position)
+            document = _ordered(_reply_document(reply), first_sequence + position)
             batch.set(self.client.collection(OUTBOX).document(reply.id), document)
         done = {"status": "done", "message_sid": outcome.message_sid, "participant": snapshot.participant}
         batch.set(self._inbox_ref(outcome.message_sid), done, merge=True)
@@ -450,7 +475,7 @@ class FirestoreStore:
                 events.append(event_from_info(event_id, info.to_dict()))
             except ValidationError as exc:
                 log.warning("event %s: its info document does not load: %s", event_id, exc)
-        return sorted(events, key=lambda event: _event_key(event.event_id))
+        return sorted(events, key=lambda event: event_key(event.event_id))
 
     def delete_event(self, event_id: str) -> bool:
         """Delete the event's configuration; its participants' records stay."""
@@ -477,23 +502,21 @@ class FirestoreStore:
         until: datetime | None = None,
     ) -> Iterator[Interaction]:
         """Stream in commit order, page by page; the time window is applied while reading."""
-        query = self.client.collection_group(INTERACTIONS)
-        if event_id is not None:
-            query = query.where(filter=FieldFilter("event_key", "==", _event_key(event_id)))
-        if participant is not None:
-            query = query.where(filter=FieldFilter("participant", "==", participant))
-        query = query.order_by("committed_at").order_by("commit_seq")
+        if event_id is not None and participant is not None:
+            query = self._query(q.INTERACTIONS_OF_PARTICIPANT_IN_EVENT, event_key(event_id), participant)
+        elif event_id is not None:
+            query = self._query(q.INTERACTIONS_OF_EVENT, event_key(event_id))
+        elif participant is not None:
+            query = self._query(q.INTERACTIONS_OF_PARTICIPANT, participant)
+        else:
+            query = self._query(q.INTERACTIONS_ALL)
         for document in _pages(query, self._stream):
             interaction = Interaction.model_validate(document.to_dict())
             if _in_window(interaction, since, until):
                 yield interaction
 
     def _find_interaction(self, interaction_id: str) -> firestore.DocumentReference | None:
-        query = (
-            self.client.collection_group(INTERACTIONS)
-            .where(filter=FieldFilter("id", "==", interaction_id))
-            .limit(1)
-        )
+        query = self._query(q.INTERACTION_BY_ID, interaction_id).limit(1)
         return next((document.reference for document in query.stream(**self._stream)), None)
 
     def save_transcript(
@@ -509,23 +532,13 @@ class FirestoreStore:
 
     # outbox ------------------------------------------------------------------------------
 
-    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
-        query = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("status", "==", "pending"))
-            .order_by("committed_at")
-            .order_by("commit_seq")
-            .limit(limit)
-        )
-        replies = [OutboundReply.model_validate(document.to_dict()) for document in query.stream(**self._stream)]
-        # Claims are few and short-lived: the expired ones are found by reading them all.
-        now = datetime.now(timezone.utc)
-        claimed = self.client.collection(OUTBOX).where(filter=FieldFilter("status", "==", "sending"))
-        for document in claimed.stream(**self._stream):
-            reply = OutboundReply.model_validate(document.to_dict())
-            if len(replies) < limit and reply.claimable(now):
-                replies.append(reply)
-        return replies
+    def pending_replies(self, now: datetime, limit: int = 100) -> list[OutboundReply]:
+        """Two indexed queries: the pending replies, and the claims that ended before `now`."""
+        pending = self._query(q.PENDING_REPLIES, "pending").limit(limit)
+        expired = self._query(q.LAPSED_CLAIMS, "sending", sortable_time(now)).limit(limit)
+        documents = [*pending.stream(**self._stream), *expired.stream(**self._stream)]
+        documents.sort(key=lambda document: (document.get("committed_at"), document.get("commit_seq")))
+        return [OutboundReply.model_validate(document.to_dict()) for document in documents[:limit]]
 
     def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
         """Read, then write only if nobody wrote in between (the document's update time)."""
@@ -533,14 +546,10 @@ class FirestoreStore:
         document = reference.get(**self._call)
         if not document.exists:
             return None
-        reply = OutboundReply.model_validate(document.to_dict())
-        now = datetime.now(timezone.utc)
-        if not reply.claimable(now, claimant):
+        reply = OutboundReply.model_validate(document.to_dict()).claim(claimant, datetime.now(timezone.utc), lease_seconds)
+        if reply is None or reply.claimed_until is None:
             return None
-        reply.status = "sending"
-        reply.claimed_by = claimant
-        reply.claimed_until = now + timedelta(seconds=lease_seconds)
-        changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": reply.claimed_until.isoformat()}
+        changes = {"status": reply.status, "claimed_by": claimant, "claimed_until": sortable_time(reply.claimed_until)}
         try:
             reference.update(
                 changes, option=self.client.write_option(last_update_time=document.update_time), **self._call
@@ -553,6 +562,10 @@ class FirestoreStore:
         document = self.client.collection(OUTBOX).document(reply_id).get(**self._call)
         return OutboundReply.model_validate(document.to_dict()) if document.exists else None
 
+    def replies_for(self, participant: str, since: datetime) -> list[OutboundReply]:
+        query = self._query(q.REPLIES_FOR, participant, sortable_time(since))
+        return [OutboundReply.model_validate(document.to_dict()) for document in _pages(query, self._stream)]
+
     def update_reply(
         self,
         reply_id: str,
@@ -563,16 +576,13 @@ class FirestoreStore:
     ) -> None:
         """One commit, no read: the attempt count is a server-side increment, and a
         composed text goes to the reply and its interaction in the same batch."""
-        changes: dict[str, Any] = {"status": status, "claimed_by": None, "claimed_until": None}
-        if status in ("sent", "failed"):
+        changes = send_result(status, provider_sid, error, composed)
+        if "sent_at" in changes:
+            changes["sent_at"] = sortable_time(changes["sent_at"])
+        if counts_attempt(status):
             changes["attempts"] = firestore.Increment(1)
-        if provider_sid is not None:
-            changes["provider_sid"] = provider_sid
-        if error is not None:
-            changes["error"] = error
         batch = self.client.batch()
         if composed is not None:
-            changes["text"] = composed.text
             interaction = Interaction(
                 id=reply_id, participant=composed.participant, event_id=composed.event_id, direction="out",
                 kind="reply", state="", at=composed.created_at,
@@ -595,15 +605,11 @@ class FirestoreStore:
     def update_reply_by_provider_sid(
         self, provider_sid: str, status: ReplyStatus, error: str | None = None
     ) -> bool:
-        query = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("provider_sid", "==", provider_sid))
-            .limit(1)
-        )
+        query = self._query(q.REPLY_BY_PROVIDER_SID, provider_sid).limit(1)
         document = next(iter(query.stream(**self._stream)), None)
         if document is None:
             return False
-        if not status_moves_forward(document.get("status"), status):
+        if not takes_receipt(document.get("status"), status):
             return True
         changes: dict[str, Any] = {"status": status}
         if error is not None:
@@ -620,8 +626,7 @@ class FirestoreStore:
         it would be recorded), and so do the MessageSids of their inbound interactions.
         The counts use the SQLite store's table names, so operators see one report shape.
         """
-        by_participant = FieldFilter("participant", "==", participant)
-        inbox = self._tombstone_inbox(self.client.collection(INBOX).where(filter=by_participant))
+        inbox = self._tombstone_inbox(self._query(q.PARTICIPANTS_INBOX, participant))
         snapshot = self._snapshot_ref(participant)
         profiles = [self._profile_ref(event_id, participant) for event_id in self._stored_event_ids()]
         inbound: list[str] = []
@@ -634,10 +639,10 @@ class FirestoreStore:
             "user_event_tracking": self._delete_existing([snapshot]),
             "event_participants": self._delete_existing(profiles),
             "interactions": self._delete_matching(
-                self.client.collection_group(INTERACTIONS).where(filter=by_participant), note_inbound
+                self._query(q.PARTICIPANTS_INTERACTIONS, participant), note_inbound
             ),
             "inbox": inbox,
-            "outbox": self._delete_matching(self.client.collection(OUTBOX).where(filter=by_participant)),
+            "outbox": self._delete_matching(self._query(q.PARTICIPANTS_REPLIES, participant)),
         }
         self._commit_all((firestore.WriteBatch.set, self._inbox_ref(sid), _tombstone()) for sid in inbound)
         return removed
@@ -650,7 +655,7 @@ class FirestoreStore:
         """
         replaced = 0
         while True:
-            documents = list(query.limit(PAGE_SIZE // 2).stream(**self._stream))
+            documents = list(query.limit(BATCH_LIMIT // 2).stream(**self._stream))
             if not documents:
                 return replaced
             batch = self.client.batch()
@@ -681,7 +686,7 @@ class FirestoreStore:
         first); how many there were."""
         removed = 0
         while True:
-            documents = list(query.limit(PAGE_SIZE).stream(**self._stream))
+            documents = list(query.limit(BATCH_LIMIT).stream(**self._stream))
             if not documents:
                 return removed
             for document in documents:
@@ -695,11 +700,11 @@ class FirestoreStore:
 
     def _commit_all(self, writes: Iterable[tuple]) -> None:
         """Commit writes (`(WriteBatch method, reference, *arguments)`) in batches of at
-        most `PAGE_SIZE`, the most one commit takes."""
+        most `BATCH_LIMIT`, the most one commit takes."""
         batch = self.client.batch()
         for count, (method, reference, *arguments) in enumerate(writes, start=1):
             method(batch, reference, *arguments)
-            if count % PAGE_SIZE == 0:
+            if count % BATCH_LIMIT == 0:
                 batch.commit(**self._call)
                 batch = self.client.batch()
         batch.commit(**self._call)
@@ -726,13 +731,13 @@ class FirestoreStore:
     def list_blocks(self) -> list[BlockedNumber]:
         return [
             BlockedNumber.model_validate(document.to_dict())
-            for document in self.client.collection(BLOCKED).stream(**self._stream)
+            for document in self._query(q.BLOCKS).stream(**self._stream)
         ]
 
     # operators' reading ------------------------------------------------------------------
 
     def iter_participants(self) -> Iterator[ParticipantSnapshot]:
-        query = self.client.collection(SNAPSHOTS).order_by(DOCUMENT_ID)
+        query = self._query(q.SNAPSHOTS_ALL)
         for document in _pages(query, self._stream):
             yield ParticipantSnapshot.model_validate(document.to_dict())
 
@@ -740,17 +745,18 @@ class FirestoreStore:
         """Every spelling's collection (documents the original tools wrote under another
         case included), the `info` document left out."""
         for stored in self._spellings(event_id):
-            query = self._event_collection(stored).order_by(DOCUMENT_ID)
+            query = self._query(q.PROFILES, collection=f"{self.prefix}{stored}")
             for document in _pages(query, self._stream):
                 if document.id != INFO:
                     yield {"participant": document.id, **document.to_dict()}
 
-    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
-        query = (
-            self.client.collection(OUTBOX)
-            .where(filter=FieldFilter("status", "in", list(statuses)))
-            .order_by(DOCUMENT_ID)
-        )
+    def iter_replies(
+        self, statuses: Sequence[ReplyStatus], since: datetime | None = None
+    ) -> Iterator[OutboundReply]:
+        if since is None:
+            query = self._query(q.REPLIES, list(statuses))
+        else:
+            query = self._query(q.REPLIES_SENT_SINCE, list(statuses), sortable_time(since))
         for document in _pages(query, self._stream):
             yield OutboundReply.model_validate(document.to_dict())
 

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from listener.config import DEFAULT_STORE_TIMEOUT_SECONDS
@@ -35,12 +35,24 @@ from listener.models import (
     Outcome,
     ParticipantSnapshot,
     ReplyStatus,
-    status_moves_forward,
+    takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
-from listener.store.documents import inbox_key, profile_document
+from listener.store.documents import (
+    event_key,
+    inbox_key,
+    profile_document,
+    sortable_time,
+)
 from listener.store.guard import guard_errors
+from listener.store.rules import (
+    PAGE_SIZE,
+    failed_attempt,
+    pages,
+    send_result,
+    with_result,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_event_tracking (
@@ -67,8 +79,6 @@ CREATE TABLE IF NOT EXISTS interactions (
     at TEXT NOT NULL,
     data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS interactions_by_event ON interactions (event_key, seq);
-CREATE INDEX IF NOT EXISTS interactions_by_participant ON interactions (participant, seq);
 CREATE TABLE IF NOT EXISTS inbox (
     message_sid TEXT PRIMARY KEY,
     participant TEXT NOT NULL,
@@ -78,7 +88,6 @@ CREATE TABLE IF NOT EXISTS inbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
 CREATE TABLE IF NOT EXISTS forgotten_messages (
     sid_hash TEXT PRIMARY KEY
 );
@@ -87,10 +96,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     id TEXT NOT NULL UNIQUE,
     participant TEXT NOT NULL,
     status TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    claimed_until TEXT,
+    created_at TEXT,
+    sent_at TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
-CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
 CREATE TABLE IF NOT EXISTS secrets (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -105,12 +115,33 @@ CREATE TABLE IF NOT EXISTS health (
 );
 """
 
+INDEXES = """
+CREATE INDEX IF NOT EXISTS interactions_by_event ON interactions (event_key, seq);
+CREATE INDEX IF NOT EXISTS interactions_by_participant ON interactions (participant, seq);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
+CREATE INDEX IF NOT EXISTS outbox_claims ON outbox (status, claimed_until);
+CREATE INDEX IF NOT EXISTS outbox_by_participant ON outbox (participant, created_at);
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (status, sent_at);
+CREATE INDEX IF NOT EXISTS outbox_provider_sid ON outbox (json_extract(data, '$.provider_sid'));
+"""
+
 SCHEMA_NAMES = re.compile(r"IF NOT EXISTS (\w+)")
 
-INBOX_COLUMNS_ADDED = {"attempts": "INTEGER NOT NULL DEFAULT 0", "last_error": "TEXT"}
-"""Inbox columns newer than the first schema, added to a database made before them."""
-
-MAX_ERROR_CHARACTERS = 2000
+COLUMNS_ADDED: dict[str, dict[str, tuple[str, str | None]]] = {
+    "inbox": {
+        "attempts": ("INTEGER NOT NULL DEFAULT 0", None),
+        "last_error": ("TEXT", None),
+    },
+    "outbox": {
+        # JSON's `...Z` made sortable (`...+00:00`, see `sortable_time`)
+        "claimed_until": ("TEXT", "replace(json_extract(data, '$.claimed_until'), 'Z', '+00:00')"),
+        "created_at": ("TEXT", "replace(json_extract(data, '$.created_at'), 'Z', '+00:00')"),
+        "sent_at": ("TEXT", "replace(json_extract(data, '$.sent_at'), 'Z', '+00:00')"),
+    },
+}
+"""Columns newer than the first schema, per table: added to a database made before them
+(their definition, and the expression that fills them from each row's JSON)."""
 
 _TRANSIENT_CODES = {
     sqlite3.SQLITE_BUSY,
@@ -136,9 +167,9 @@ def _store_error(exc: Exception) -> StoreError | None:
     return StoreError(f"SQLite store: {exc}")
 
 
-def _event_key(event_id: str) -> str:
-    """Event IDs are matched without regard to case; the key is their folded form."""
-    return event_id.casefold()
+def _claim_end(reply: OutboundReply) -> str | None:
+    """The `claimed_until` column: when the reply's claim ends, as the recovery query compares it."""
+    return sortable_time(reply.claimed_until) if reply.claimed_until else None
 
 
 @guard_errors(_store_error)
@@ -163,20 +194,30 @@ class SQLiteStore:
     def _schema_is_current(conn: sqlite3.Connection) -> bool:
         """Read-only, so a process can start while another holds the write lock."""
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
-        return set(SCHEMA_NAMES.findall(SCHEMA)) <= names and set(INBOX_COLUMNS_ADDED) <= columns
+        if not set(SCHEMA_NAMES.findall(SCHEMA + INDEXES)) <= names:
+            return False
+        return all(
+            set(added) <= {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for table, added in COLUMNS_ADDED.items()
+        )
 
     def _update_schema(self) -> None:
         """Create what is missing, under the write lock: two processes starting on an old
-        database at once add a column once."""
+        database at once add a column once. Columns come before the indexes that use them."""
         with self._write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
-            for column, definition in INBOX_COLUMNS_ADDED.items():
-                if column not in columns:
-                    conn.execute(f"ALTER TABLE inbox ADD COLUMN {column} {definition}")
+            for table, added in COLUMNS_ADDED.items():
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for column, (definition, fill) in added.items():
+                    if column not in columns:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                        if fill is not None:
+                            conn.execute(f"UPDATE {table} SET {column} = {fill}")
+            for statement in INDEXES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
 
     # connections -------------------------------------------------------------------------
 
@@ -297,7 +338,7 @@ class SQLiteStore:
                 (
                     message.message_sid,
                     message.participant,
-                    message.received_at.isoformat(),
+                    sortable_time(message.received_at),
                     message.model_dump_json(),
                     inbox_key(message.message_sid),
                 ),
@@ -310,21 +351,25 @@ class SQLiteStore:
         ).fetchone()
         return row[0] if row else None
 
-    def pending_inbound(self, limit: int = 100) -> list[InboundMessage]:
+    def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
         rows = self._read().execute(
-            "SELECT data FROM inbox WHERE status = 'pending' ORDER BY received_at, rowid LIMIT ?",
-            (limit,),
+            "SELECT data FROM inbox WHERE status = 'pending' AND received_at < ?"
+            " ORDER BY received_at, rowid LIMIT ?",
+            (sortable_time(received_before), limit),
         ).fetchall()
         return [InboundMessage.model_validate_json(row[0]) for row in rows]
 
     def record_failed_attempt(self, message_sid: str, error: str) -> int:
         with self._write() as conn:
-            row = conn.execute(
-                "UPDATE inbox SET attempts = attempts + 1, last_error = ?"
-                " WHERE message_sid = ? AND status = 'pending' RETURNING attempts",
-                (error[:MAX_ERROR_CHARACTERS], message_sid),
-            ).fetchone()
-            return row[0] if row else 0
+            row = conn.execute("SELECT status, attempts FROM inbox WHERE message_sid = ?", (message_sid,)).fetchone()
+            changes = failed_attempt(*row, error) if row else None
+            if changes is None:
+                return 0
+            conn.execute(
+                "UPDATE inbox SET attempts = ?, last_error = ? WHERE message_sid = ?",
+                (changes["attempts"], changes["last_error"], message_sid),
+            )
+            return changes["attempts"]
 
     # snapshot ----------------------------------------------------------------------------
 
@@ -346,7 +391,7 @@ class SQLiteStore:
                     "INSERT INTO event_participants (event_key, participant, data) VALUES (?, ?, ?)"
                     " ON CONFLICT (event_key, participant) DO UPDATE SET data = excluded.data",
                     (
-                        _event_key(event_id),
+                        event_key(event_id),
                         snapshot.participant,
                         json.dumps(profile_document(event_id, snapshot.participant, membership)),
                     ),
@@ -358,15 +403,17 @@ class SQLiteStore:
                     (
                         interaction.id,
                         interaction.participant,
-                        _event_key(interaction.event_id) if interaction.event_id else None,
+                        event_key(interaction.event_id) if interaction.event_id else None,
                         interaction.at.isoformat(),
                         interaction.model_dump_json(),
                     ),
                 )
             for reply in outcome.replies:
                 conn.execute(
-                    "INSERT OR IGNORE INTO outbox (id, participant, status, data) VALUES (?, ?, ?, ?)",
-                    (reply.id, reply.participant, reply.status, reply.model_dump_json()),
+                    "INSERT OR IGNORE INTO outbox (id, participant, status, data, claimed_until, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (reply.id, reply.participant, reply.status, reply.model_dump_json(), _claim_end(reply),
+                     sortable_time(reply.created_at)),
                 )
             conn.execute(
                 "UPDATE inbox SET status = 'done' WHERE message_sid = ?", (outcome.message_sid,)
@@ -400,19 +447,19 @@ class SQLiteStore:
         since participants' snapshots refer to it by that spelling."""
         with self._write() as conn:
             row = conn.execute(
-                "SELECT event_id FROM event_info WHERE event_key = ?", (_event_key(event.event_id),)
+                "SELECT event_id FROM event_info WHERE event_key = ?", (event_key(event.event_id),)
             ).fetchone()
             if row is not None:
                 event = event.model_copy(update={"event_id": row[0]})
             conn.execute(
                 "INSERT INTO event_info (event_key, event_id, data) VALUES (?, ?, ?)"
                 " ON CONFLICT (event_key) DO UPDATE SET data = excluded.data",
-                (_event_key(event.event_id), event.event_id, event.model_dump_json()),
+                (event_key(event.event_id), event.event_id, event.model_dump_json()),
             )
 
     def get_event(self, event_id: str) -> EventConfig | None:
         row = self._read().execute(
-            "SELECT data FROM event_info WHERE event_key = ?", (_event_key(event_id),)
+            "SELECT data FROM event_info WHERE event_key = ?", (event_key(event_id),)
         ).fetchone()
         return EventConfig.model_validate_json(row[0]) if row else None
 
@@ -423,14 +470,14 @@ class SQLiteStore:
     def delete_event(self, event_id: str) -> bool:
         with self._write() as conn:
             cursor = conn.execute(
-                "DELETE FROM event_info WHERE event_key = ?", (_event_key(event_id),)
+                "DELETE FROM event_info WHERE event_key = ?", (event_key(event_id),)
             )
             return cursor.rowcount == 1
 
     def get_profile(self, event_id: str, participant: str) -> dict | None:
         row = self._read().execute(
             "SELECT data FROM event_participants WHERE event_key = ? AND participant = ?",
-            (_event_key(event_id), participant),
+            (event_key(event_id), participant),
         ).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -446,7 +493,7 @@ class SQLiteStore:
         clauses, params = [], []
         if event_id is not None:
             clauses.append("event_key = ?")
-            params.append(_event_key(event_id))
+            params.append(event_key(event_id))
         if participant is not None:
             clauses.append("participant = ?")
             params.append(participant)
@@ -456,25 +503,8 @@ class SQLiteStore:
         if until is not None:
             clauses.append("at < ?")
             params.append(until.isoformat())
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        # A fresh connection per stream: a long export must not hold the thread's connection.
-        conn = self._memory_conn or self._connect()
-        try:
-            last_seq = 0
-            while True:
-                page_where = f"{where} {'AND' if where else 'WHERE'} seq > ?"
-                rows = conn.execute(
-                    f"SELECT seq, data FROM interactions {page_where} ORDER BY seq LIMIT 500",
-                    (*params, last_seq),
-                ).fetchall()
-                if not rows:
-                    return
-                for seq, data in rows:
-                    last_seq = seq
-                    yield Interaction.model_validate_json(data)
-        finally:
-            if conn is not self._memory_conn:
-                conn.close()
+        for data in self._pages("interactions", "seq", " AND ".join(clauses), tuple(params)):
+            yield Interaction.model_validate_json(data)
 
     def save_transcript(
         self, interaction_id: str, text: str, model: str | None, language: str | None
@@ -495,41 +525,40 @@ class SQLiteStore:
 
     # outbox ------------------------------------------------------------------------------
 
-    def pending_replies(self, limit: int = 100) -> list[OutboundReply]:
-        now = datetime.now(timezone.utc)
+    def pending_replies(self, now: datetime, limit: int = 100) -> list[OutboundReply]:
+        """Each half of the query on its own index (`outbox_status`, `outbox_claims`)."""
         rows = self._read().execute(
-            "SELECT data FROM outbox WHERE status IN ('pending', 'sending') ORDER BY seq"
-        )
-        replies: list[OutboundReply] = []
-        for (data,) in rows:
-            reply = OutboundReply.model_validate_json(data)
-            if reply.claimable(now):
-                replies.append(reply)
-                if len(replies) == limit:
-                    break
-        return replies
+            "SELECT seq, data FROM outbox WHERE status = 'pending'"
+            " UNION ALL SELECT seq, data FROM outbox WHERE status = 'sending' AND claimed_until < ?"
+            " ORDER BY seq LIMIT ?",
+            (sortable_time(now), limit),
+        ).fetchall()
+        return [OutboundReply.model_validate_json(data) for _, data in rows]
 
     def claim_reply(self, reply_id: str, lease_seconds: float, claimant: str) -> OutboundReply | None:
-        now = datetime.now(timezone.utc)
         with self._write() as conn:
             row = conn.execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
             if row is None:
                 return None
-            reply = OutboundReply.model_validate_json(row[0])
-            if not reply.claimable(now, claimant):
+            reply = OutboundReply.model_validate_json(row[0]).claim(claimant, datetime.now(timezone.utc), lease_seconds)
+            if reply is None:
                 return None
-            reply.status = "sending"
-            reply.claimed_by = claimant
-            reply.claimed_until = now + timedelta(seconds=lease_seconds)
             conn.execute(
-                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
-                (reply.status, reply.model_dump_json(), reply_id),
+                "UPDATE outbox SET status = ?, data = ?, claimed_until = ? WHERE id = ?",
+                (reply.status, reply.model_dump_json(), _claim_end(reply), reply_id),
             )
             return reply
 
     def get_reply(self, reply_id: str) -> OutboundReply | None:
         row = self._read().execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
         return OutboundReply.model_validate_json(row[0]) if row else None
+
+    def replies_for(self, participant: str, since: datetime) -> list[OutboundReply]:
+        rows = self._read().execute(
+            "SELECT data FROM outbox WHERE participant = ? AND created_at >= ? ORDER BY created_at, seq",
+            (participant, sortable_time(since)),
+        ).fetchall()
+        return [OutboundReply.model_validate_json(row[0]) for row in rows]
 
     def update_reply(
         self,
@@ -543,22 +572,15 @@ class SQLiteStore:
             row = conn.execute("SELECT data FROM outbox WHERE id = ?", (reply_id,)).fetchone()
             if row is None:
                 return
-            reply = OutboundReply.model_validate_json(row[0])
-            if composed is not None and composed.text != reply.text:
-                reply.text = composed.text
+            stored = OutboundReply.model_validate_json(row[0])
+            reply = with_result(stored, send_result(status, provider_sid, error, composed))
+            if reply.text != stored.text:
                 conn.execute(
-                    "UPDATE interactions SET data = json_set(data, '$.text', ?) WHERE id = ?", (composed.text, reply_id)
+                    "UPDATE interactions SET data = json_set(data, '$.text', ?) WHERE id = ?", (reply.text, reply_id)
                 )
-            reply.status = status
-            reply.claimed_by = reply.claimed_until = None
-            reply.attempts += 1 if status in ("sent", "failed") else 0
-            if provider_sid is not None:
-                reply.provider_sid = provider_sid
-            if error is not None:
-                reply.error = error
             conn.execute(
-                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
-                (status, reply.model_dump_json(), reply_id),
+                "UPDATE outbox SET status = ?, data = ?, claimed_until = NULL, sent_at = ? WHERE id = ?",
+                (status, reply.model_dump_json(), sortable_time(reply.sent_at) if reply.sent_at else None, reply_id),
             )
 
     def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
@@ -582,7 +604,7 @@ class SQLiteStore:
             if row is None:
                 return False
             reply = OutboundReply.model_validate_json(row[1])
-            if not status_moves_forward(reply.status, status):
+            if not takes_receipt(reply.status, status):
                 return True
             reply.status = status
             if error is not None:
@@ -652,21 +674,21 @@ class SQLiteStore:
     # operators' reading ------------------------------------------------------------------
 
     def _pages(self, table: str, key: str, where: str = "", params: tuple = ()) -> Iterator[str]:
-        """The `data` of every matching row, ordered by `key`, 500 rows a query."""
+        """The `data` of every matching row, ordered by `key` (columns, unique together,
+        e.g. `sent_at, seq`), a page a query, on a connection of the stream's own: a long
+        export must not hold the thread's one."""
         conn = self._memory_conn or self._connect()
+        width = key.count(",") + 1
+
+        def fetch(after: tuple | None, size: int) -> list[tuple]:
+            clauses = [clause for clause in (where, f"({key}) > ({', '.join('?' * width)})" if after else "") if clause]
+            clause = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            arguments = (*params, *(after or ()), size)
+            return conn.execute(f"SELECT {key}, data FROM {table} {clause} ORDER BY {key} LIMIT ?", arguments).fetchall()
+
         try:
-            last = None
-            while True:
-                after = f"{' AND ' if where else ''}{key} > ?" if last is not None else ""
-                clause = f"WHERE {where}{after}" if where or after else ""
-                rows = conn.execute(
-                    f"SELECT {key}, data FROM {table} {clause} ORDER BY {key} LIMIT 500",
-                    (*params, *(() if last is None else (last,))),
-                ).fetchall()
-                if not rows:
-                    return
-                for last, data in rows:
-                    yield data
+            for row in pages(fetch, lambda row: row[:width], PAGE_SIZE):
+                yield row[width]
         finally:
             if conn is not self._memory_conn:
                 conn.close()
@@ -676,12 +698,16 @@ class SQLiteStore:
             yield ParticipantSnapshot.model_validate_json(data)
 
     def iter_profiles(self, event_id: str) -> Iterator[dict]:
-        for data in self._pages("event_participants", "participant", "event_key = ?", (_event_key(event_id),)):
+        for data in self._pages("event_participants", "participant", "event_key = ?", (event_key(event_id),)):
             yield json.loads(data)
 
-    def iter_replies(self, statuses: Sequence[ReplyStatus]) -> Iterator[OutboundReply]:
-        marks = ", ".join("?" for _ in statuses)
-        for data in self._pages("outbox", "seq", f"status IN ({marks})", tuple(statuses)):
+    def iter_replies(
+        self, statuses: Sequence[ReplyStatus], since: datetime | None = None
+    ) -> Iterator[OutboundReply]:
+        where, params, key = f"status IN ({', '.join('?' for _ in statuses)})", tuple(statuses), "seq"
+        if since is not None:  # through `outbox_sent`: the rows since, not the whole outbox
+            where, params, key = f"{where} AND sent_at >= ?", (*params, sortable_time(since)), "sent_at, seq"
+        for data in self._pages("outbox", key, where, params):
             yield OutboundReply.model_validate_json(data)
 
     # lifecycle ---------------------------------------------------------------------------

@@ -1,16 +1,16 @@
 """The store: can this process open it, read it, write it, and run the queries that need
-indexes (the recovery sweep's and the exports')?
+indexes?
 
-Everything goes through the `Store` contract, so SQLite and Firestore are checked the same
-way. The store's methods take no timeout of their own, so each runs under a deadline.
-On Firestore the query check is the index check: a real project refuses a query whose
-composite index is missing (FAILED_PRECONDITION), even one that matches nothing; the
-emulator needs no indexes and says nothing.
+Reads and writes go through the `Store` contract, so SQLite and Firestore are checked the
+same way; the store's methods take no timeout of their own, so each runs under a deadline.
+On Firestore the query check is the index check: every query of the store's table
+(`listener.store.firestore_queries`) runs once, matching nothing, and a real project
+refuses one whose index is missing (FAILED_PRECONDITION); the emulator needs no indexes
+and says nothing. SQLite makes its own indexes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -20,13 +20,12 @@ from listener.config import Settings
 from listener.operators.doctor.deadline import reason, within
 from listener.operators.doctor.findings import Finding
 from listener.store import Store, StoreError, open_store
+from listener.store.firestore import FirestoreStore
+from listener.store.firestore_queries import QUERIES
 
 # Created once in the store's secrets and re-created (create-if-absent) on every run, so
 # each run takes the store's write path without leaving anything new behind.
 WRITE_PROBE = "doctor-write-probe"
-# Matches no record: the queries run (and need their indexes) but read nothing.
-NO_SUCH_EVENT = "doctor-probe-no-such-event"
-NO_SUCH_PARTICIPANT = "+15550000000"
 INDEX_ADVICE = (
     "deploy the indexes in firestore.indexes.json: `firebase deploy --only firestore:indexes --project PROJECT` "
     "(see README, Firestore), wait until the console shows them enabled, then run the doctor again"
@@ -81,23 +80,15 @@ def _check_open_store(store: Store, settings: Settings, timeout: float, event_id
     return findings
 
 
-QUERIES: dict[str, Callable[[Store], object]] = {
-    "pending messages (the recovery sweep)": lambda store: store.pending_inbound(limit=1),
-    "pending replies (the recovery sweep)": lambda store: store.pending_replies(limit=1),
-    "an event's interactions (exports)": lambda store: next(
-        iter(store.iter_interactions(event_id=NO_SUCH_EVENT)), None
-    ),
-    "a participant's interactions (privacy)": lambda store: next(
-        iter(store.iter_interactions(participant=NO_SUCH_PARTICIPANT)), None
-    ),
-}
-
-
 def _queries(store: Store, settings: Settings, timeout: float) -> Finding:
-    firestore = urlsplit(settings.store_url).scheme == "firestore"
-    for name, query in QUERIES.items():
+    """Run every query of the Firestore store's table (`firestore_queries.QUERIES`), each
+    with values that match nothing: a real project refuses one whose index is missing."""
+    if not isinstance(store, FirestoreStore):
+        return Finding.ok("store.indexes", "SQLite makes its own indexes (the recovery sweep's, the exports')")
+    for named in QUERIES:
+        name = f"{named.name} ({named.purpose})"
         try:
-            within(timeout, partial(query, store))
+            within(timeout, partial(store.probe, named))
         except StoreError as exc:
             refusal = exc.__cause__
             if not isinstance(refusal, google_errors.FailedPrecondition):
@@ -111,19 +102,13 @@ def _queries(store: Store, settings: Settings, timeout: float) -> Finding:
             return Finding.blocker(
                 "store.indexes", f"the query for {name} failed: {_describe(exc)}", _store_advice(settings)
             )
-    if not firestore:
-        return Finding.ok(
-            "store.indexes", "the recovery sweep's and the exports' queries run (SQLite keeps its own indexes)"
-        )
     if settings.firestore_emulator_host:
         return Finding.ok(
             "store.indexes",
-            "the recovery sweep's and the exports' queries run on the emulator, which needs no indexes; "
+            f"the store's {len(QUERIES)} queries run on the emulator, which needs no indexes; "
             "a real project needs firestore.indexes.json deployed (see README, Firestore)",
         )
-    return Finding.ok(
-        "store.indexes", "the recovery sweep's and the exports' queries run: their Firestore indexes exist"
-    )
+    return Finding.ok("store.indexes", f"the store's {len(QUERIES)} queries run: their Firestore indexes exist")
 
 
 def _events(events: list, event_id: str | None) -> Finding:
