@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 from harness import Conversation, fixture_events, make_engine
+from hypothesis import settings
 
 from listener.store.sqlite import SQLiteStore
 
 pytest_plugins = ["firestore_fixtures"]
+
+settings.register_profile("mutation", max_examples=12, derandomize=True, database=None)
+"""The property machine in a mutation run (`--hypothesis-profile=mutation`): a few examples,
+the same ones every run, so a mutant's verdict does not depend on luck."""
 
 
 @pytest.fixture

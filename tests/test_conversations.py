@@ -3,7 +3,9 @@
 Each step may act (`send`, `voice`, `media`, `wait_hours`, `delete_event`, `repeat_last`)
 and then check: `replies` (regular expressions, one per reply, in order; the count must
 match), `state`, `current_event`, `profile` (event -> fields that must equal), and
-`inbound` (the stored record of the message just sent: its event and kind, or `parked`).
+`inbound` (the stored record of the message just sent: its event and kind, or `parked`),
+`earlier` (the same for the message sent at an earlier step) and `pending` (the keys of the
+values the snapshot holds until the flow settles them: none once it has).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def run_script(script: dict, store, engine=None) -> None:
             profile = store.get_profile(event_id, chat.participant) or {}
             for field, value in fields.items():
                 assert profile.get(field) == value, f"{where}: {event_id}.{field} = {profile.get(field)!r}"
+        if "pending" in step:
+            assert sorted(snapshot.pending) == sorted(step["pending"]), f"{where}: pending {snapshot.pending}"
         if "inbound" in step:
             check_inbound(store, chat, last_message, step["inbound"], where)
         if "earlier" in step:
