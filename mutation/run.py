@@ -116,6 +116,7 @@ def run_mutmut(patterns: list[str], max_children: int) -> int:
     from mutmut.__main__ import cli
 
     mutate_labelled_functions()
+    os.environ["LISTENER_FRESH_FLOW"] = "1"  # tests/conftest.py: no flow built before the mutant is on
     arguments = ["run", f"--max-children={max_children}", *patterns]
     try:
         cli(arguments, standalone_mode=False)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import harness
 import pytest
 from harness import Conversation, fixture_events, make_engine
 from hypothesis import settings
@@ -32,3 +35,15 @@ def engine(store):
 @pytest.fixture
 def chat(engine):
     return Conversation(engine)
+
+
+FRESH_FLOW = os.environ.get("LISTENER_FRESH_FLOW") == "1"
+"""Set by mutation/run.py: every test builds the shipped flow anew, so that a mutant in the
+graph loader or the flow runs in each test that uses the flow (and mutmut counts each as
+covering it) instead of hiding behind a flow built once, before the mutant was switched on."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_flow_for_mutation():
+    if FRESH_FLOW:
+        harness._FLOW = None

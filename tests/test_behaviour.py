@@ -3,3 +3,144 @@
 Each test here was written against a mutant that survived the mutation run (README
 "Mutation testing") or a bug planted by hand: it states the behaviour that mutant broke.
 """
+
+from __future__ import annotations
+
+from harness import Conversation, shipped_flow, shipped_questions
+
+from listener.conversation.engine import REMEMBERED_MESSAGES, SET_ASIDE
+from listener.conversation.extraction import Extraction, ReadingRequest
+from listener.conversation.questions import ChoiceQuestion
+from listener.models import ComposeRequest, EventConfig
+
+# the engine: a message set aside, the readings a step asks for -----------------------------
+
+
+def test_a_message_set_aside_is_kept_under_the_current_event_and_changes_nothing_else(chat, engine, store):
+    chat.send("TOWNHALL")
+    chat.send("Robin")
+    before = chat.snapshot
+    message = chat.message("a message the flow keeps failing on")
+    assert store.record_inbound(message)
+    outcome = engine.set_aside(message)
+    after = chat.snapshot
+    assert outcome.replies == []
+    assert after.state == before.state == "listening"
+    assert after.version == before.version + 1
+    assert after.last_message_at == message.received_at
+    assert after.recent_message_sids[-1] == message.message_sid
+    assert after.events["TOWNHALL"].messages == before.events["TOWNHALL"].messages
+    [stored] = [i for i in store.iter_interactions(participant=chat.participant) if i.id == message.message_sid]
+    assert (stored.kind, stored.event_id, stored.direction, stored.state) == (SET_ASIDE, "TOWNHALL", "in", "listening")
+    assert stored.text == "a message the flow keeps failing on"
+    assert engine.set_aside(message) is None, "a message already kept is not kept twice"
+
+
+def test_a_first_message_set_aside_starts_the_participant_in_the_initial_state(engine, store):
+    chat = Conversation(engine, participant="+15550100077")
+    message = chat.message("boom")
+    assert store.record_inbound(message)
+    outcome = engine.set_aside(message)
+    assert outcome.expected_version == 0
+    assert chat.snapshot.state == engine.flow.spec.initial
+    [stored] = [i for i in store.iter_interactions(participant=chat.participant) if i.direction == "in"]
+    assert (stored.kind, stored.event_id) == (SET_ASIDE, None)
+
+
+def test_only_the_most_recent_message_ids_are_remembered(chat, engine, store):
+    for _ in range(REMEMBERED_MESSAGES + 2):
+        chat.send("TOWNHALL")
+    sids = chat.snapshot.recent_message_sids
+    assert len(sids) == REMEMBERED_MESSAGES
+    assert sids[-1] == chat.last.message_sid
+
+
+def test_a_message_older_than_the_last_does_not_move_the_last_message_time(chat, engine, store):
+    chat.send("TOWNHALL")
+    late = chat.snapshot.last_message_at
+    early = chat.message("Robin")
+    early = early.model_copy(update={"received_at": late.replace(year=late.year - 1)})
+    chat.deliver(early)
+    assert chat.snapshot.last_message_at == late
+
+
+def test_the_readings_a_step_asks_for_are_listed_once_and_change_nothing(chat, engine, store):
+    chat.send("CLIMATE24")
+    snapshot = chat.snapshot
+    message = chat.message("I'm Kim")
+    asked = engine.readings_asked(snapshot, message)
+    assert asked == [ReadingRequest("answer", "I'm Kim", ("name",))]
+    assert chat.snapshot == snapshot, "a dry run stores nothing"
+    assert snapshot.state == "asking_name", "nor changes the snapshot it was given"
+    first = engine.readings_asked(None, chat.message("hello, TOWNHALL please"))
+    assert [request.kind for request in first] == ["event_id"]
+    assert "TOWNHALL" in first[0].options
+
+
+def test_a_reading_made_before_the_step_is_the_one_used(chat, engine, store):
+    chat.send("CLIMATE24")
+    message = chat.message("whatever they wrote")
+    reading = {ReadingRequest("answer", "whatever they wrote", ("name",)): Extraction.found("Kim")}
+    assert store.record_inbound(message)
+    outcome = engine.process(message, reading)
+    assert outcome.snapshot.events["CLIMATE24"].answers["name"].value == "Kim"
+
+
+# listening: what an acknowledgement owes the composer; a silent event's limit ---------------
+
+
+def test_an_event_whose_replies_the_model_writes_owes_the_composer_a_request(chat):
+    chat.send("TOWNHALL")
+    chat.send("Robin")
+    [reply] = chat.send("the parks need benches")
+    [owed] = chat.last.replies
+    assert owed.compose == ComposeRequest(event_id="TOWNHALL", text="the parks need benches", name="Robin", count=2)
+    assert owed.text == reply and reply in shipped_flow().spec.texts["acknowledgement"].text
+
+
+def test_an_event_with_template_replies_owes_the_composer_nothing(chat):
+    for text in ("CLIMATE24", "Kim", "40", "female", "Leeds"):
+        chat.send(text)
+    chat.send("more buses")
+    [owed] = chat.last.replies
+    assert owed.compose is None
+
+
+def test_a_silent_event_does_not_say_its_limit_was_reached(chat, store):
+    store.put_event(EventConfig(event_id="HUSH", event_name="Hush", responses="silent", interaction_limit=1,
+                                extraction_settings={"name_extraction": False}))
+    chat.send("HUSH")
+    assert chat.send("one") == []
+    assert chat.send("two") == []
+    assert chat.snapshot.events["HUSH"].contributions == 2
+
+
+# finishing; questions as cache keys ---------------------------------------------------------
+
+
+def test_finishing_records_when(chat):
+    chat.send("TOWNHALL")
+    chat.send("Robin")
+    message = chat.message("finish")
+    chat.deliver(message)
+    membership = chat.snapshot.events["TOWNHALL"]
+    assert membership.completed and membership.completed_at == message.received_at
+
+
+def test_choice_questions_key_a_cache_by_their_declaration():
+    gender = shipped_questions()["gender"]
+    same = ChoiceQuestion.model_validate(gender.model_dump())
+    fewer = ChoiceQuestion.model_validate({**gender.model_dump(), "options": {"yes": [], "no": []}})
+    assert {gender: "read"}[same] == "read"
+    assert hash(fewer) != hash(gender)
+
+
+def test_an_event_closed_while_its_switch_awaits_yes_is_not_joined(chat, store):
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    chat.send("change event CLIMATE24")
+    climate = store.get_event("CLIMATE24")
+    store.put_event(climate.model_copy(update={"closed": True}))
+    assert chat.send("yes") == ["OK, staying with Town Hall."]
+    assert chat.snapshot.current_event_id == "TOWNHALL"
+    assert "CLIMATE24" not in chat.snapshot.events
