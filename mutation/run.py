@@ -2,7 +2,7 @@
 
     python mutation/run.py              # every mutant (mutmut keeps results in mutants/:
                                         # a rerun tests only what changed)
-    python mutation/run.py --smoke      # CI: one module's mutants, chosen by the day
+    python mutation/run.py --smoke      # CI: one module of states/, chosen by the day
     python mutation/run.py --module states/event.py
 
 What is mutated and which tests run are in pyproject.toml, `[tool.mutmut]`. After mutmut,
@@ -125,7 +125,9 @@ def run_mutmut(patterns: list[str], max_children: int) -> int:
     return 0
 
 
-def report(found: dict[str, dict[str, str]], minimum: float, full: bool) -> bool:
+def report(found: dict[str, dict[str, str]], minimum: float, full: bool, strict: bool = True) -> bool:
+    """Print the score per module; False when it is under `minimum`, or (`strict`) when a
+    survivor is not explained, or (`full`) when the survivors file lists a killed mutant."""
     survivors = yaml.safe_load(SURVIVORS.read_text(encoding="utf-8")) or {}
     ok = True
     total = killed_total = 0
@@ -154,7 +156,7 @@ def report(found: dict[str, dict[str, str]], minimum: float, full: bool) -> bool
               "(see one with `mutmut show NAME`; kill it with a test, or list it with why it changes nothing):")
         for name in unexplained:
             print(f"  {name}: {found[_path_of(name, found)][name]}")
-        ok = False
+        ok = ok and not strict
     if full:
         tested = {name: status for statuses in found.values() for name, status in statuses.items()}
         stale = sorted(name for name in survivors if tested.get(name) in KILLED or name not in tested)
@@ -171,7 +173,7 @@ def _path_of(name: str, found: dict[str, dict[str, str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--smoke", action="store_true", help="one module's mutants, chosen by the day (CI)")
+    choice.add_argument("--smoke", action="store_true", help="one module of states/, chosen by the day (CI)")
     choice.add_argument("--module", help="one module's mutants, e.g. states/event.py")
     parser.add_argument("--minimum", type=float, default=0.90, help="the least score that passes (0.90)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
@@ -181,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     modules = mutated_modules()
     chosen = modules
     if options.smoke:
-        chosen = [modules[datetime.date.today().toordinal() % len(modules)]]
+        # states/ only: a mutant of the loader or the flow runs every test (a few minutes each)
+        behaviour = [path for path in modules if path.startswith("states/") and not path.endswith("__init__.py")]
+        chosen = [behaviour[datetime.date.today().toordinal() % len(behaviour)]]
     elif options.module:
         if options.module not in modules:
             parser.error(f"{options.module} is not mutated; mutated: {', '.join(modules)}")
@@ -197,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         print("no results in mutants/: run without --report first")
         return 1
-    return 0 if report(found, options.minimum, full=chosen == modules) else 1
+    return 0 if report(found, options.minimum, full=chosen == modules, strict=not options.smoke) else 1
 
 
 if __name__ == "__main__":

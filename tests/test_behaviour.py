@@ -144,3 +144,11 @@ def test_an_event_closed_while_its_switch_awaits_yes_is_not_joined(chat, store):
     assert chat.send("yes") == ["OK, staying with Town Hall."]
     assert chat.snapshot.current_event_id == "TOWNHALL"
     assert "CLIMATE24" not in chat.snapshot.events
+
+
+def test_an_unknown_event_id_is_quoted_back_cut_at_forty_characters(chat):
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    attempt = "X" * 39 + "YZ"
+    [reply] = chat.send(f"change event {attempt}")
+    assert f'"{attempt[:40]}"' in reply
