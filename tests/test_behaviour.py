@@ -6,10 +6,11 @@ Each test here was written against a mutant that survived the mutation run (READ
 
 from __future__ import annotations
 
-from harness import Conversation, shipped_flow, shipped_questions
+from harness import ROOT, Conversation, make_engine, shipped_flow, shipped_questions
 
 from listener.conversation.engine import REMEMBERED_MESSAGES, SET_ASIDE
 from listener.conversation.extraction import Extraction, ReadingRequest
+from listener.conversation.flow import Flow
 from listener.conversation.questions import ChoiceQuestion
 from listener.models import ComposeRequest, EventConfig
 
@@ -152,3 +153,22 @@ def test_an_unknown_event_id_is_quoted_back_cut_at_forty_characters(chat):
     attempt = "X" * 39 + "YZ"
     [reply] = chat.send(f"change event {attempt}")
     assert f'"{attempt[:40]}"' in reply
+
+
+def test_change_name_in_a_graph_without_a_name_question_explains_how(store, tmp_path):
+    """`change name` is about the question keyed `name`: a graph that asks none has no name
+    to change, and says how the command would work rather than storing one."""
+    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+    start = text.index("  - key: name\n")
+    end = text.index("  - key: age\n")
+    text = text[:start] + text[end:]
+    text = text.replace('greet_by_name: "Thanks, {name}!"', 'greet_by_name: "Thanks!"')
+    text = text.replace('name_changed: "Thanks, I\'ll call you {name}."', 'name_changed: "Thanks."')
+    path = tmp_path / "transitions.yaml"
+    path.write_text(text, encoding="utf-8")
+    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    for message in ("CLIMATE24", "40", "female", "Leeds"):
+        chat.send(message)
+    assert chat.state == "listening"
+    assert chat.send("change name Robin") == ["To change your name, send: change name followed by your name."]
+    assert "name" not in chat.snapshot.events["CLIMATE24"].answers
