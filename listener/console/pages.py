@@ -31,10 +31,10 @@ from listener.console.streams import export_body
 from listener.console.views import (
     FIRED_WINDOW,
     arrow_rows,
+    asked_questions,
     event_summaries,
     feed,
     fired_counts,
-    asked_questions,
     participant_rows,
     state_counts,
     summarise,
