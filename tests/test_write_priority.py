@@ -9,7 +9,9 @@ import time
 
 import pytest
 
+from listener.config import Settings
 from listener.processing.answering_first import AnsweringFirst
+from listener.processing.arrival import InboxLimits
 from listener.store.write_lock import WriteLock
 
 
@@ -123,3 +125,12 @@ def test_nothing_answered_nothing_waited(answering):
         return True
 
     assert asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("store_url", "configured", "threads"),
+    [("sqlite:///x.db", None, 8), ("firestore://project", None, 32), ("firestore://project", 5, 5)],
+)
+def test_the_webhook_has_threads_for_its_store_calls_as_the_store_needs(store_url, configured, threads):
+    settings = Settings(_env_file=None, STORE_URL=store_url, INBOX_THREADS=configured)
+    assert InboxLimits.from_settings(settings).threads == threads
