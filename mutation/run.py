@@ -4,6 +4,7 @@
                                         # a rerun tests only what changed)
     python mutation/run.py --smoke      # CI: one module of states/, chosen by the day
     python mutation/run.py --module states/event.py
+    python mutation/run.py --survivors  # the last run's survivors again (after new tests)
 
 What is mutated and which tests run are in pyproject.toml, `[tool.mutmut]`. After mutmut,
 this prints the score per module and checks every surviving mutant against
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--smoke", action="store_true", help="one module of states/, chosen by the day (CI)")
     choice.add_argument("--module", help="one module's mutants, e.g. states/event.py")
+    choice.add_argument("--survivors", action="store_true", help="test the last run's survivors again")
     parser.add_argument("--minimum", type=float, default=0.90, help="the least score that passes (0.90)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     parser.add_argument("--report", action="store_true", help="only the score and survivors of the last run")
@@ -192,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [options.module]
     if not options.report:
         patterns = [] if chosen == modules else [f"{module_name(path)}.*" for path in chosen]
+        if options.survivors:
+            patterns = sorted(name for statuses in results(modules).values()
+                              for name, status in statuses.items() if status == "survived")
+            if not patterns:
+                print("no survivors to test again")
+                return 0
         print(f"mutation: {', '.join(chosen) if patterns else 'every module'}", flush=True)
         status = run_mutmut(patterns, options.max_children)
         if status:

@@ -172,3 +172,9 @@ def test_change_name_in_a_graph_without_a_name_question_explains_how(store, tmp_
     assert chat.state == "listening"
     assert chat.send("change name Robin") == ["To change your name, send: change name followed by your name."]
     assert "name" not in chat.snapshot.events["CLIMATE24"].answers
+
+
+def test_a_commands_words_are_taken_without_the_punctuation_before_them(chat):
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    assert chat.send("change event - XANADUX") == ['Sorry, I don\'t know the event ID "XANADUX".']
