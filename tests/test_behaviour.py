@@ -178,3 +178,10 @@ def test_a_commands_words_are_taken_without_the_punctuation_before_them(chat):
     chat.send("TOWNHALL")
     chat.send("Lou")
     assert chat.send("change event - XANADUX") == ['Sorry, I don\'t know the event ID "XANADUX".']
+
+
+def test_a_value_a_text_names_twice_is_filled_twice(chat, store):
+    store.put_event(EventConfig(event_id="ECHO", event_name="Echo", responses="template",
+                                welcome_message="{event_name} listens. Thank you from {event_name}!",
+                                extraction_settings={"name_extraction": False}))
+    assert chat.send("ECHO")[-1] == "Echo listens. Thank you from Echo!"
