@@ -185,3 +185,25 @@ def test_a_value_a_text_names_twice_is_filled_twice(chat, store):
                                 welcome_message="{event_name} listens. Thank you from {event_name}!",
                                 extraction_settings={"name_extraction": False}))
     assert chat.send("ECHO")[-1] == "Echo listens. Thank you from Echo!"
+
+
+# replies: numbered, filed under the event, recorded as said; acknowledgements take turns -----
+
+
+def test_replies_are_numbered_per_message_filed_under_the_event_and_recorded_as_said(chat, store):
+    chat.send("TOWNHALL")
+    sid = chat.last.message_sid
+    replies = chat.last.replies
+    assert [reply.id for reply in replies] == [f"{sid}-r1", f"{sid}-r2"]
+    assert {reply.event_id for reply in replies} == {"TOWNHALL"}
+    said = {i.id: i for i in store.iter_interactions(participant=chat.participant) if i.direction == "out"}
+    for reply in replies:
+        record = said[reply.id]
+        assert (record.text, record.event_id, record.kind, record.at) == (reply.text, "TOWNHALL", "reply", reply.created_at)
+
+
+def test_acknowledgements_take_turns_through_the_graphs_list(chat):
+    for text in ("CLIMATE24", "Kim", "40", "female", "Leeds"):
+        chat.send(text)
+    said = [chat.send(f"thought {n}")[0] for n in range(4)]
+    assert sorted(said) == sorted(shipped_flow().spec.texts["acknowledgement"].text)
