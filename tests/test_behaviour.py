@@ -207,3 +207,14 @@ def test_acknowledgements_take_turns_through_the_graphs_list(chat):
         chat.send(text)
     said = [chat.send(f"thought {n}")[0] for n in range(4)]
     assert sorted(said) == sorted(shipped_flow().spec.texts["acknowledgement"].text)
+
+
+def test_a_return_is_a_message_more_than_the_silence_after_the_last(chat):
+    """24 hours to the second after the last message is not yet a return; ten seconds more is."""
+    for text in ("TOWNHALL", "Lou", "change event QUIET-ROOM", "yes"):
+        chat.send(text)
+    chat.clock.advance(hours=23, minutes=59, seconds=30)  # the message itself comes 30 s later
+    chat.send("exactly a day later")
+    assert chat.state == "listening"
+    chat.clock.advance(hours=24, seconds=-20)
+    assert chat.send("a day and ten seconds later")[0].startswith("Welcome back! Which event")
