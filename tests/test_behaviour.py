@@ -218,3 +218,21 @@ def test_a_return_is_a_message_more_than_the_silence_after_the_last(chat):
     assert chat.state == "listening"
     chat.clock.advance(hours=24, seconds=-20)
     assert chat.send("a day and ten seconds later")[0].startswith("Welcome back! Which event")
+
+
+def test_readings_made_before_the_step_leave_the_rest_to_the_offline_rules(chat, engine, store):
+    chat.send("CLIMATE24")
+    message = chat.message("Kim")
+    unrelated = {ReadingRequest("yes_no", "something else"): Extraction.found(True)}
+    assert store.record_inbound(message)
+    outcome = engine.process(message, unrelated)
+    assert outcome.snapshot.events["CLIMATE24"].answers["name"].value == "Kim"
+
+
+def test_a_text_overridden_by_a_field_events_do_not_have_says_the_graphs_words(store, tmp_path):
+    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+    text = text.replace("    from_event: initial_message\n", "    from_event: opening_words\n", 1)
+    path = tmp_path / "transitions.yaml"
+    path.write_text(text, encoding="utf-8")
+    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    assert chat.send("TOWNHALL")[0] == "Welcome to Town Hall! I'm here to listen: everything you send me is recorded for the organisers."
