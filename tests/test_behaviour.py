@@ -236,3 +236,12 @@ def test_a_text_overridden_by_a_field_events_do_not_have_says_the_graphs_words(s
     path.write_text(text, encoding="utf-8")
     chat = Conversation(make_engine(store, Flow.from_file(path)))
     assert chat.send("TOWNHALL")[0] == "Welcome to Town Hall! I'm here to listen: everything you send me is recorded for the organisers."
+
+
+def test_each_message_moves_the_snapshot_one_version_on_and_traces_what_it_fired(chat):
+    for number, text in enumerate(("TOWNHALL", "Lou", "an idea"), start=1):
+        chat.send(text)
+        assert chat.snapshot.version == number
+    labels = shipped_flow().transition_labels
+    assert chat.last.trace and all(label in labels for label in chat.last.trace)
+    assert labels[chat.last.trace[0]][0] == "listening"
