@@ -245,3 +245,19 @@ def test_each_message_moves_the_snapshot_one_version_on_and_traces_what_it_fired
     labels = shipped_flow().transition_labels
     assert chat.last.trace and all(label in labels for label in chat.last.trace)
     assert labels[chat.last.trace[0]][0] == "listening"
+
+
+def test_a_new_event_takes_the_name_from_the_event_last_spoken_in(chat, store):
+    """Joined in order QUIET-ROOM (asks no name), TOWNHALL, CLIMATE24, then back in
+    TOWNHALL where the name changed: a fourth event greets by that latest name."""
+    store.put_event(EventConfig(event_id="FOURTH", event_name="Fourth", responses="template"))
+    chat.send("QUIET-ROOM")
+    for text in ("change event TOWNHALL", "yes", "Ana", "change event CLIMATE24", "yes"):
+        chat.send(text)
+    assert chat.snapshot.events["CLIMATE24"].answers["name"].value == "Ana"
+    for text in ("change name Anita", "30", "female", "Leeds", "change event TOWNHALL", "yes", "change name Annie"):
+        chat.send(text)
+    chat.send("change event FOURTH")
+    replies = chat.send("yes")
+    assert chat.snapshot.events["FOURTH"].answers["name"].value == "Annie"
+    assert "Thanks, Annie!" in replies[-1]
