@@ -6,13 +6,14 @@ Each test here was written against a mutant that survived the mutation run (READ
 
 from __future__ import annotations
 
-from harness import ROOT, Conversation, make_engine, shipped_flow, shipped_questions
+from harness import ROOT, Conversation, fixture_events, make_engine, shipped_flow, shipped_questions
 
 from listener.conversation.engine import REMEMBERED_MESSAGES, SET_ASIDE
 from listener.conversation.extraction import Extraction, ReadingRequest
 from listener.conversation.flow import Flow
 from listener.conversation.questions import ChoiceQuestion
-from listener.models import ComposeRequest, EventConfig
+from listener.models import ComposeRequest, EventConfig, Media
+from listener.store.sqlite import SQLiteStore
 
 # the engine: a message set aside, the readings a step asks for -----------------------------
 
@@ -261,3 +262,48 @@ def test_a_new_event_takes_the_name_from_the_event_last_spoken_in(chat, store):
     replies = chat.send("yes")
     assert chat.snapshot.events["FOURTH"].answers["name"].value == "Annie"
     assert "Thanks, Annie!" in replies[-1]
+
+
+def test_a_voice_note_is_stored_with_its_transcript_model_language_and_media(chat, store):
+    chat.send("TOWNHALL")
+    media = [Media(url="https://api.twilio.com/media/9", content_type="audio/ogg")]
+    message = chat.message("", transcript="Hola a todos", media=media).model_copy(
+        update={"transcription_model": "whisper-test", "transcript_language": "es"})
+    chat.deliver(message)
+    [stored] = [i for i in store.iter_interactions(participant=chat.participant) if i.id == message.message_sid]
+    assert (stored.transcript, stored.transcription_model, stored.transcript_language) == ("Hola a todos", "whisper-test", "es")
+    assert stored.media == media
+
+
+class _InterruptedStore(SQLiteStore):
+    """A real SQLite store on which, the first time a participant is read, another worker
+    (a second engine on the same file) commits a message of theirs before the reader does."""
+
+    def __init__(self, path, other_message):
+        super().__init__(path)
+        self.other_message = other_message
+        self.other = None
+
+    def load_participant(self, participant):
+        snapshot = super().load_participant(participant)
+        if self.other_message is not None:
+            message, self.other_message = self.other_message, None
+            self.other.process(message)
+        return snapshot
+
+
+def test_a_worker_that_loses_the_race_runs_the_message_again_from_a_fresh_read(tmp_path):
+    sender = Conversation(make_engine(SQLiteStore(tmp_path / "listener.db")))
+    first, second = sender.message("TOWNHALL"), sender.message("Lou")
+    store = _InterruptedStore(tmp_path / "listener.db", first)
+    for event in fixture_events().values():
+        store.put_event(event)
+    other_store = SQLiteStore(tmp_path / "listener.db")
+    store.other = make_engine(other_store)
+    assert store.record_inbound(first) and store.record_inbound(second)
+    outcome = make_engine(store).process(second)
+    snapshot = store.load_participant(sender.participant)
+    assert outcome is not None and snapshot.version == 2
+    assert snapshot.events["TOWNHALL"].answers["name"].value == "Lou"
+    for opened in (other_store, store, sender.store):
+        opened.close()
