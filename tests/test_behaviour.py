@@ -307,3 +307,12 @@ def test_a_worker_that_loses_the_race_runs_the_message_again_from_a_fresh_read(t
     assert snapshot.events["TOWNHALL"].answers["name"].value == "Lou"
     for opened in (other_store, store, sender.store):
         opened.close()
+
+
+def test_commands_are_read_whatever_the_spacing_and_punctuation_around_them(chat):
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    assert chat.send("change   event\tQUIET-ROOM") == ["Switch to Quiet Room? Reply yes or no."]
+    chat.send("no")
+    assert chat.send("¡Help!")[0].startswith("You can send")
+    assert not chat.send("xhelpx")[0].startswith("You can send"), "other words around a command make a message"
