@@ -316,3 +316,16 @@ def test_commands_are_read_whatever_the_spacing_and_punctuation_around_them(chat
     chat.send("no")
     assert chat.send("¡Help!")[0].startswith("You can send")
     assert not chat.send("xhelpx")[0].startswith("You can send"), "other words around a command make a message"
+
+
+def test_the_longest_command_words_are_matched_first(store, tmp_path):
+    """With `change` also a word for changing events, `change name Robin` still changes the name."""
+    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+    text = text.replace("words: [change event, switch event, join event]", "words: [change, change event, switch event, join event]", 1)
+    path = tmp_path / "transitions.yaml"
+    path.write_text(text, encoding="utf-8")
+    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    assert chat.send("change name Robin") == ["Thanks, I'll call you Robin."]
+    assert chat.send("change QUIET-ROOM") == ["Switch to Quiet Room? Reply yes or no."]
