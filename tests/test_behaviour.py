@@ -6,11 +6,15 @@ Each test here was written against a mutant that survived the mutation run (READ
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from harness import ROOT, Conversation, fixture_events, make_engine, shipped_flow, shipped_questions
 
 from listener.conversation.engine import REMEMBERED_MESSAGES, SET_ASIDE
 from listener.conversation.extraction import Extraction, ReadingRequest
 from listener.conversation.flow import Flow
+from listener.conversation.graph import FlowError
 from listener.conversation.questions import ChoiceQuestion
 from listener.models import ComposeRequest, EventConfig, Media
 from listener.store.sqlite import SQLiteStore
@@ -329,3 +333,10 @@ def test_the_longest_command_words_are_matched_first(store, tmp_path):
     chat.send("Lou")
     assert chat.send("change name Robin") == ["Thanks, I'll call you Robin."]
     assert chat.send("change QUIET-ROOM") == ["Switch to Quiet Room? Reply yes or no."]
+
+
+def test_a_flow_files_errors_name_that_file(tmp_path):
+    path = tmp_path / "my-flow.yaml"
+    path.write_text("initial: [new\n", encoding="utf-8")
+    with pytest.raises(FlowError, match=f"^{re.escape(str(path))}:\\d+: not valid YAML"):
+        Flow.from_file(path)
