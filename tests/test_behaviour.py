@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import ROOT, Conversation, fixture_events, make_engine, shipped_flow, shipped_questions
+from harness import (
+    ROOT,
+    Conversation,
+    fixture_events,
+    make_engine,
+    shipped_flow,
+    shipped_questions,
+)
 
 from listener.conversation.engine import REMEMBERED_MESSAGES, SET_ASIDE
 from listener.conversation.extraction import Extraction, ReadingRequest

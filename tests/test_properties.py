@@ -195,7 +195,7 @@ class ConversationMachine(RuleBasedStateMachine):
             if state in (None, "new", "awaiting_event_id"):
                 self.send(number, "CLIMATE24")
             elif state == OPTED_OUT:
-                self.send(number, sorted(RESTART_WORDS)[0])
+                self.send(number, min(RESTART_WORDS))
             else:
                 self.send(number, VALID_ANSWER[state])
         assert chat.state == "listening", chat.snapshot
