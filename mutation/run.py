@@ -5,6 +5,7 @@
     python mutation/run.py --smoke      # CI: one module of states/, chosen by the day
     python mutation/run.py --module states/event.py
     python mutation/run.py --survivors  # the last run's survivors again (after new tests)
+    python mutation/run.py NAME...      # these mutants again (names as `mutmut show` takes)
 
 What is mutated and which tests run are in pyproject.toml, `[tool.mutmut]`. After mutmut,
 this prints the score per module and checks every surviving mutant against
@@ -177,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     choice.add_argument("--smoke", action="store_true", help="one module of states/, chosen by the day (CI)")
     choice.add_argument("--module", help="one module's mutants, e.g. states/event.py")
     choice.add_argument("--survivors", action="store_true", help="test the last run's survivors again")
+    parser.add_argument("names", nargs="*", help="mutants to test again, by name")
     parser.add_argument("--minimum", type=float, default=0.90, help="the least score that passes (0.90)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     parser.add_argument("--report", action="store_true", help="only the score and survivors of the last run")
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [options.module]
     if not options.report:
         patterns = [] if chosen == modules else [f"{module_name(path)}.*" for path in chosen]
+        if options.names:
+            patterns = options.names
         if options.survivors:
             patterns = sorted(name for statuses in results(modules).values()
                               for name, status in statuses.items() if status == "survived")
