@@ -132,20 +132,25 @@ def report(found: dict[str, dict[str, str]], minimum: float, full: bool, strict:
     survivor is not explained, or (`full`) when the survivors file lists a killed mutant."""
     survivors = yaml.safe_load(SURVIVORS.read_text(encoding="utf-8")) or {}
     ok = True
-    total = killed_total = 0
-    print(f"\n{'module':42} {'mutants':>8} {'killed':>8} {'score':>7}  other")
+    total = killed_total = equivalent_total = 0
+    print(f"\n{'module':38} {'mutants':>8} {'killed':>7} {'score':>7} {'+listed':>8}  other")
     for path, statuses in found.items():
         killed = sum(status in KILLED for status in statuses.values())
+        equivalent = sum(status not in KILLED and name in survivors for name, status in statuses.items())
         other: dict[str, int] = {}
         for status in statuses.values():
             if status not in KILLED:
                 other[status] = other.get(status, 0) + 1
         score = killed / len(statuses) if statuses else 1.0
+        explained = (killed + equivalent) / len(statuses) if statuses else 1.0
         total += len(statuses)
         killed_total += killed
-        print(f"{path:42} {len(statuses):8} {killed:8} {score:7.1%}  {other or ''}")
+        equivalent_total += equivalent
+        print(f"{path:38} {len(statuses):8} {killed:7} {score:7.1%} {explained:8.1%}  {other or ''}")
     score = killed_total / total if total else 0.0
-    print(f"{'all':42} {total:8} {killed_total:8} {score:7.1%}")
+    explained = (killed_total + equivalent_total) / total if total else 0.0
+    print(f"{'all':38} {total:8} {killed_total:7} {score:7.1%} {explained:8.1%}")
+    print("(score: killed / mutants; +listed: killed or listed as equivalent in survivors.yaml)")
     if score < minimum:
         print(f"\nthe score {score:.1%} is under {minimum:.0%}")
         ok = False
