@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from listener.ai.transcription import Transcriber
 from listener.config import Settings
@@ -61,6 +61,15 @@ class Failed(Exception):
 Loaded = tuple[ParticipantSnapshot | None, Queue]
 
 
+class Messages(Inbox, Conversations, Protocol):
+    """The ports processing uses: the participant's snapshot and queue, and the messages
+    other processes recorded."""
+
+
+SOLE_PROCESS = "this process"
+"""Whose turn it is when a caller runs alone (the CLI's chat, the tests' pipeline)."""
+
+
 class Processing:
     """Runs messages through the engine in their participant's order; the caller keeps
     this process's share of each participant's messages in order (its lanes)."""
@@ -68,30 +77,35 @@ class Processing:
     def __init__(
         self,
         settings: Settings,
-        inbox: Inbox,
-        conversations: Conversations,
+        conversations: Messages,
         engine: Engine,
         transcriber: Transcriber,
         reader: Reader | None,
         threads: ThreadPoolExecutor,
         claim: Callable[[list[OutboundReply]], None],
-        turns: Turns,
-        queued_here: Callable[[str], bool],
+        *,
+        turns: Turns | None = None,
+        queued_here: Callable[[str], bool] = lambda _: False,
     ) -> None:
         self.settings = settings
-        self.inbox = inbox
         self.conversations = conversations
         self.engine = engine
         self.transcriber = transcriber
         self.reader = reader
         self.threads = threads
         self.claim = claim
-        self.turns = turns
+        self.turns = turns or Turns(SOLE_PROCESS, settings.turn_seconds)
         self.queued_here = queued_here
         self.failed: set[str] = set()
         """Messages the flow raised on here: retried by recovery, not before the rest."""
 
-    async def run(self, message: InboundMessage) -> list[Outcome]:
+    async def run(self, message: InboundMessage) -> Outcome | None:
+        """Process a recorded message (see `run_all`); its own outcome, None when it was
+        processed already or left to another process."""
+        outcomes = await self.run_all(message)
+        return next((outcome for outcome in outcomes if outcome.message_sid == message.message_sid), None)
+
+    async def run_all(self, message: InboundMessage) -> list[Outcome]:
         """Process a recorded message, after the participant's older waiting ones, and then
         what waits after it that no lane of this process holds; the outcomes committed
         (none when it was processed already, by anyone, or left to another process)."""
@@ -100,6 +114,7 @@ class Processing:
         readings: dict[str, dict[ReadingRequest, Extraction]] = {}
         target: str | None = message.message_sid
         loaded: Loaded | None = None
+        gone: set[str] = set()  # said to wait, but processed or forgotten since
         conflicts = 0
         while True:
             if loaded is None:
@@ -107,18 +122,20 @@ class Processing:
             snapshot, queue = loaded
             if target is not None and snapshot is not None and target in snapshot.recent_message_sids:
                 target = None
-            head = self.turns.first(queue, self.failed - {target})
+            head = self.turns.first(queue, (self.failed | gone) - {target})
             sid = head.message_sid if head is not None else target
             if sid is None or (sid != message.message_sid and self.queued_here(sid)):
                 return outcomes
             if self.turns.leave(queue, sid, _now()):
                 log.info("message %s is another process's to process first", sid)
                 return outcomes
-            current = known.get(sid) or await self.on_thread(self.inbox.pending_message, sid)
+            current = known.get(sid) or await self.on_thread(self.conversations.pending_message, sid)
+            if current is None:
+                gone.add(sid)
+                loaded = None
+                continue
+            known[sid] = current
             try:
-                if current is None:
-                    raise VersionConflict(f"{sid}: processed or forgotten since the read")
-                known[sid] = current
                 outcome, still = await self._one(snapshot, current, readings.setdefault(sid, {}))
             except VersionConflict:
                 conflicts += 1

@@ -69,8 +69,8 @@ class Worker:
         self.identity = delivery.claimant
         """This process, in the store: who recorded a message, whose turn it is, who claimed a reply."""
         self.processing = Processing(
-            settings, store, store, engine, transcriber, reader, self._threads, self._claim,
-            Turns(self.identity, settings.turn_seconds), self._queued.__contains__,
+            settings, store, engine, transcriber, reader, self._threads, self._claim,
+            turns=Turns(self.identity, settings.turn_seconds), queued_here=self._queued.__contains__,
         )
         self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
@@ -107,7 +107,7 @@ class Worker:
     async def _process_with_retries(self, message: InboundMessage) -> None:
         for wait in (*STORE_RETRY_SECONDS, None):
             try:
-                outcomes = await self.processing.run(message)
+                outcomes = await self.processing.run_all(message)
             except (StoreError, VersionConflict) as exc:
                 metrics.MESSAGES_FAILED.inc()
                 if wait is None:
