@@ -111,6 +111,7 @@ class Processing:
         (none when it was processed already, by anyone, or left to another process)."""
         outcomes: list[Outcome] = []
         known = {message.message_sid: message}
+        transcribed: dict[str, InboundMessage] = {}  # once each, kept across conflicts
         readings: dict[str, dict[ReadingRequest, Extraction]] = {}
         target: str | None = message.message_sid
         loaded: Loaded | None = None
@@ -136,7 +137,9 @@ class Processing:
                 continue
             known[sid] = current
             try:
-                outcome, still = await self._one(snapshot, current, readings.setdefault(sid, {}))
+                if sid not in transcribed:
+                    transcribed[sid] = await self._transcribed(current)
+                outcome, still = await self._one(snapshot, transcribed[sid], readings.setdefault(sid, {}))
             except VersionConflict:
                 conflicts += 1
                 if conflicts >= MAX_CONFLICT_RETRIES:
@@ -149,15 +152,23 @@ class Processing:
                 target = None
             loaded = (outcome.snapshot, Queue(waiting=still, turn=outcome.turn if still else None))
 
+    async def _transcribed(self, message: InboundMessage) -> InboundMessage:
+        """The message with its voice note's transcript (as it is, when it has none)."""
+        try:
+            return await with_transcript(message, self.transcriber, self.settings)
+        except (StoreError, VersionConflict):
+            raise
+        except Exception as exc:
+            raise Failed(message) from exc
+
     async def _one(
         self, snapshot: ParticipantSnapshot | None, message: InboundMessage, readings: dict[ReadingRequest, Extraction]
     ) -> tuple[Outcome, list[Waiting]]:
         """One message from a snapshot just read: readings, step, commit."""
         try:
-            prepared = await with_transcript(message, self.transcriber, self.settings)
             if self.reader is not None:
-                await self._read(snapshot, prepared, readings)
-            outcome = await self.on_thread(self._step, snapshot, prepared, readings)
+                await self._read(snapshot, message, readings)
+            outcome = await self.on_thread(self._step, snapshot, message, readings)
         except (StoreError, VersionConflict):
             raise
         except Exception as exc:
