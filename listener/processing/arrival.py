@@ -87,11 +87,21 @@ class _Progress:
             now = time.monotonic()
             if self._running < self.threads:
                 self._moved_at = now
-            elif now - self._moved_at > STUCK_AFTER_SECONDS:
-                raise StoreUnavailable(
-                    f"all {self.threads} inbox threads have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
-                )
+            else:
+                self._refuse_if_stuck(now)
             self._running += 1
+
+    def refuse_if_stuck(self) -> None:
+        """Raise `StoreUnavailable` when the store is stuck (see `enter`), counting nothing in."""
+        with self._lock:
+            if self._running >= self.threads:
+                self._refuse_if_stuck(time.monotonic())
+
+    def _refuse_if_stuck(self, now: float) -> None:
+        if now - self._moved_at > STUCK_AFTER_SECONDS:
+            raise StoreUnavailable(
+                f"all {self.threads} inbox threads have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
+            )
 
     def leave(self) -> None:
         with self._lock:
@@ -189,6 +199,9 @@ class Arrival:
         The turn lasts until the store call ends, even one the caller stopped waiting for,
         so a participant's later delivery is never recorded before an earlier one.
         """
+        # A stuck store refuses at once, before the participant's turn: an earlier delivery
+        # of theirs may be one of the calls stuck on it, holding the turn until its deadline.
+        self._progress.refuse_if_stuck()
         gate = self._gates.get(participant)
         if gate is None:
             gate = self._gates[participant] = _Gate()

@@ -129,7 +129,7 @@ INDEXES = """
 CREATE INDEX IF NOT EXISTS interactions_by_event ON interactions (event_key, seq);
 CREATE INDEX IF NOT EXISTS interactions_by_participant ON interactions (participant, seq);
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
-CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox (participant, status, received_at);
+CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox (participant, received_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
 CREATE INDEX IF NOT EXISTS outbox_claims ON outbox (status, claimed_until);
 CREATE INDEX IF NOT EXISTS outbox_by_participant ON outbox (participant, created_at);
@@ -180,9 +180,10 @@ def _store_error(exc: Exception) -> StoreError | None:
 
 WAITING = (
     "SELECT message_sid, received_at, json_extract(data, '$.recorded_by') FROM inbox"
-    " WHERE participant = ? AND status = 'pending' ORDER BY received_at, message_sid"
+    " WHERE participant = ? AND status = 'pending'"
 )
-"""A participant's waiting messages, oldest first, through `inbox_waiting`."""
+"""A participant's waiting messages (put in order by `in_order`), through `inbox_waiting`: an
+index of the pending rows only, a few pages however large the inbox grows."""
 
 
 def _waiting(conn: sqlite3.Connection, participant: str) -> list[Waiting]:
