@@ -12,7 +12,7 @@ import pytest
 from listener.config import Settings
 from listener.processing.answering_first import AnsweringFirst
 from listener.processing.arrival import InboxLimits
-from listener.store.write_lock import WriteLock
+from listener.store.write_lock import URGENT_IN_A_ROW, WriteLock
 
 
 def _queue_writer(lock: WriteLock, urgent: bool, order: list[str], name: str) -> threading.Thread:
@@ -134,3 +134,19 @@ def test_nothing_answered_nothing_waited(answering):
 def test_the_webhook_has_threads_for_its_store_calls_as_the_store_needs(store_url, configured, threads):
     settings = Settings(_env_file=None, STORE_URL=store_url, INBOX_THREADS=configured)
     assert InboxLimits.from_settings(settings).threads == threads
+
+
+def test_a_steady_stream_of_urgent_writers_lets_another_writer_in_after_a_few():
+    """Webhooks arriving without pause slow processing's writes down; they never starve them."""
+    lock = WriteLock()
+    order: list[str] = []
+    assert lock.acquire(1)
+    processing = _queue_writer(lock, False, order, "processing")
+    _wait_until(lambda: lock._others_waiting == 1)
+    webhooks = [_queue_writer(lock, True, order, f"webhook-{n}") for n in range(URGENT_IN_A_ROW + 3)]
+    _wait_until(lambda: lock._urgent_waiting == URGENT_IN_A_ROW + 3)
+    lock.release()
+    for thread in [processing, *webhooks]:
+        thread.join(5)
+    assert order.index("processing") == URGENT_IN_A_ROW
+    assert all(name.startswith("webhook") for name in order[:URGENT_IN_A_ROW])

@@ -773,7 +773,9 @@ class SQLiteStore:
     # lifecycle ---------------------------------------------------------------------------
 
     def ping(self) -> None:
-        with self._write() as conn:
+        """A write, as urgent as the webhook's: it answers whether the store takes writes
+        now, not how long this process's processing queue is."""
+        with self._write(urgent=True) as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)",
                 (datetime.now(timezone.utc).isoformat(),),

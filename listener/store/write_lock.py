@@ -5,14 +5,18 @@ the webhook's inbox records (a participant's delivery, which Twilio is waiting o
 everything after it (engine commits, send results, recovery). Under a keynote's burst the
 second kind outnumbers the first, and a lock that does not choose (Python's locks wake
 whichever thread the scheduler likes) can leave a webhook waiting seconds behind
-processing work that nobody is waiting on. Here a waiting urgent writer goes next; the
-others wait until no urgent writer is waiting. Re-entrant, like the `RLock` it replaces:
-a thread that holds it may take it again.
+processing work that nobody is waiting on. Here a waiting urgent writer goes next, but
+never more than `URGENT_IN_A_ROW` of them while another writer waits: a steady stream of
+webhooks slows processing down, it cannot starve it. Re-entrant, like the `RLock` it
+replaces: a thread that holds it may take it again.
 """
 
 from __future__ import annotations
 
 import threading
+
+URGENT_IN_A_ROW = 4
+"""Urgent writers served one after another while another writer waits, before it goes."""
 
 
 class WriteLock:
@@ -23,6 +27,8 @@ class WriteLock:
         self._owner: int | None = None
         self._depth = 0
         self._urgent_waiting = 0
+        self._others_waiting = 0
+        self._urgent_in_a_row = 0
 
     def acquire(self, timeout: float, urgent: bool = False) -> bool:
         """Take the lock within `timeout` seconds; False when it could not be had."""
@@ -33,20 +39,29 @@ class WriteLock:
                 return True
             if urgent:
                 self._urgent_waiting += 1
+            else:
+                self._others_waiting += 1
             try:
-                taken = self._condition.wait_for(
-                    lambda: self._owner is None and (urgent or self._urgent_waiting == 0), timeout
-                )
+                taken = self._condition.wait_for(lambda: self._owner is None and self._my_turn(urgent), timeout)
             finally:
                 if urgent:
                     self._urgent_waiting -= 1
-                    if self._urgent_waiting == 0:
-                        self._condition.notify_all()
+                else:
+                    self._others_waiting -= 1
+                # Whoever was waiting behind this writer may go now that it has stopped waiting.
+                self._condition.notify_all()
             if not taken:
                 return False
+            self._urgent_in_a_row = self._urgent_in_a_row + 1 if urgent else 0
             self._owner = me
             self._depth = 1
             return True
+
+    def _my_turn(self, urgent: bool) -> bool:
+        others_due = self._others_waiting > 0 and self._urgent_in_a_row >= URGENT_IN_A_ROW
+        if urgent:
+            return not others_due
+        return self._urgent_waiting == 0 or others_due
 
     def release(self) -> None:
         with self._condition:
