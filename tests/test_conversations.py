@@ -2,7 +2,7 @@
 
 Each step may act (`send`, `voice`, `media`, `wait_hours`, `delete_event`, `repeat_last`)
 and then check: `replies` (regular expressions, one per reply, in order; the count must
-match), `state`, `current_event`, `profile` (event -> fields that must equal), and
+match), `state`, `current_event`, `language` (the participant's, in their snapshot), `profile` (event -> fields that must equal), and
 `inbound` (the stored record of the message just sent: its event and kind, or `parked`).
 """
 
@@ -60,6 +60,8 @@ def run_script(script: dict, store, engine=None) -> None:
             assert snapshot.state == step["state"], where
         if "current_event" in step:
             assert snapshot.current_event_id == step["current_event"], where
+        if "language" in step:
+            assert snapshot.language == step["language"], f"{where}: language {snapshot.language!r}"
         for event_id, fields in (step.get("profile") or {}).items():
             profile = store.get_profile(event_id, chat.participant) or {}
             for field, value in fields.items():

@@ -118,7 +118,7 @@ def test_export_tttc_is_one_row_per_participant_with_what_they_said(any_store, t
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""  # no progress without a terminal
     rows = list(csv.reader(out.open(newline="")))
-    assert rows[0] == ["comment-id", "comment-body", "interview", "age", "gender", "region"]
+    assert rows[0] == ["comment-id", "comment-body", "interview", "age", "gender", "region", "language"]
     by_name = {row[2]: row for row in rows[1:]}
     assert set(by_name) == {"Alex", "Sam"}  # Robin said nothing while listening
     # only what was said while listening: no answers, no command, no bot replies
