@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     # `/message` answers 503 when recording a delivery takes longer than this, and at once
     # when INBOX_THREADS recordings are already under way (a stuck store); Twilio retries
     inbox_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="INBOX_TIMEOUT_SECONDS")
-    inbox_threads: int = Field(default=8, ge=1, validation_alias="INBOX_THREADS")
+    # unset: 8 on SQLite (its writes are one at a time anyway), 32 on Firestore (each
+    # call is a network round trip that a thread only waits on)
+    inbox_threads: int | None = Field(default=None, ge=1, validation_alias="INBOX_THREADS")
 
     # Twilio
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")

@@ -18,6 +18,8 @@ import yaml
 from harness import ROOT
 from webhook_support import db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
 
+from listener.console.views import asked_questions, participant_rows
+from listener.conversation.graph import load_graph
 from listener.models import EventConfig
 from listener.store.sqlite import SQLiteStore
 
@@ -89,6 +91,11 @@ def test_added_questions_are_asked_after_the_region_stored_and_exported(designed
     profile = server.store.get_profile("CAMPUS", PARTICIPANT)
     assert (profile["occupation"], profile["role"]) == ("I'm a nurse at the hospital", "visitor")
     assert profile["occupation_raw"] == "I'm a nurse at the hospital"
+    event = server.store.get_event("CAMPUS")
+    columns = asked_questions(load_graph(designed).spec.questions, event)
+    assert [q.key for q in columns] == ["name", "occupation", "role"]
+    [row] = participant_rows(server.store, event, columns)
+    assert row.answers["occupation"] == "I'm a nurse at the hospital" and row.answers["role"] == "visitor"
 
     env = {"STORE_URL": f"sqlite:///{db_path}", "FLOW_FILE": str(designed)}
     tttc = listener(["export", "CAMPUS", "--format", "tttc"], tmp_path, **env)

@@ -27,7 +27,9 @@ from webhook_support import (  # noqa: F401
 )
 
 from listener.logs import JsonFormatter, message_context
+from listener.operators.blocklist import Blocklist
 from listener.operators.privacy import BlockedNumber
+from listener.store.sqlite import SQLiteStore
 
 BLOCKED = "+15550500001"
 WELCOME = "+15550500002"
@@ -72,6 +74,19 @@ def test_a_blocked_number_gets_no_reply_and_leaves_no_record(start_app, fake_twi
     again = "SM" + "c" * 32
     server.post("/message", message_form(again, BLOCKED, "hi, I'm at CLIMATE24"))
     wait_for(lambda: server.settled([again]) and fake_twilio.sent_to(BLOCKED), what="a reply once unblocked")
+
+
+def test_the_webhook_asks_the_cached_blocklist_without_a_thread_while_it_is_fresh(tmp_path):
+    store = SQLiteStore(tmp_path / "blocks.db")
+    now = [0.0]
+    blocklist = Blocklist(store, ttl=30, clock=lambda: now[0])
+    store.add_block(BlockedNumber.of(store.secret("participant-key"), BLOCKED, datetime.now(timezone.utc)))
+    assert blocklist.known(BLOCKED) is None  # never read: the webhook reads it on a thread
+    assert blocklist.blocked(BLOCKED) is True
+    assert (blocklist.known(BLOCKED), blocklist.known(WELCOME)) == (True, False)
+    now[0] = 30.0
+    assert blocklist.known(BLOCKED) is None  # stale: read again
+    store.close()
 
 
 def test_metrics_count_messages_duplicates_and_replies(app_server, fake_twilio):

@@ -97,10 +97,18 @@ async def receive_message(request: Request) -> Response:
     """Twilio's incoming-message webhook: 200 with empty TwiML once the message is in the
     inbox; 503 (the app's `StoreError` handler) when the store cannot record it in time."""
     service = _service(request)
+    with service.answering_first.answering():
+        return await _receive_message(request, service)
+
+
+async def _receive_message(request: Request, service: WebService) -> Response:
     message = validated(TwilioMessageForm, await read_signed_form(request, service))
     with message_context(message.message_sid, message.sender):
         async with service.arrival.within_deadline():
-            if await service.arrival.call(service.blocklist.blocked, message.sender):
+            blocked = service.blocklist.known(message.sender)
+            if blocked is None:
+                blocked = await service.arrival.call(service.blocklist.blocked, message.sender)
+            if blocked:
                 metrics.MESSAGES_BLOCKED.inc()
                 log.info("message %s from a blocked number dropped", message.message_sid)
                 return Response(EMPTY_TWIML, media_type="text/xml")

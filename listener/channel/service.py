@@ -12,6 +12,7 @@ from listener.channel.signature import SignatureCheck
 from listener.channel.startup import check_settings, validation_token
 from listener.config import Settings
 from listener.operators.blocklist import Blocklist
+from listener.processing.answering_first import AnsweringFirst
 from listener.processing.arrival import Arrival, InboxLimits
 from listener.processing.delivery import Delivery, RetryPolicy
 from listener.processing.worker import Worker
@@ -27,6 +28,7 @@ class WebService:
     store: Store
     worker: Worker
     arrival: Arrival
+    answering_first: AnsweringFirst
     signature: SignatureCheck
     sender: Sender
     blocklist: Blocklist
@@ -50,6 +52,7 @@ class WebService:
         owns_sender = sender is None
         sender = sender or build_sender(settings)
         delivery = Delivery(runtime.store, sender, RetryPolicy.from_settings(settings))
+        answering_first = AnsweringFirst()
         worker = Worker(
             settings,
             runtime.store,
@@ -58,6 +61,7 @@ class WebService:
             delivery,
             reader=runtime.reader,
             composer=runtime.composer,
+            answering_first=answering_first,
         )
         worker.start()
         service = cls(
@@ -65,6 +69,7 @@ class WebService:
             store=runtime.store,
             worker=worker,
             arrival=Arrival(runtime.store, worker.submit, InboxLimits.from_settings(settings)),
+            answering_first=answering_first,
             signature=SignatureCheck(
                 validation_token(settings), settings.public_url, settings.twilio_connection_overrides
             ),

@@ -31,6 +31,7 @@ from listener.console.streams import export_body
 from listener.console.views import (
     FIRED_WINDOW,
     arrow_rows,
+    asked_questions,
     event_summaries,
     feed,
     fired_counts,
@@ -143,8 +144,9 @@ async def event_page(request: Request, event_id: str) -> Response:
     store = service.store
     event = await asyncio.to_thread(_event, store, event_id)
     summary = await asyncio.to_thread(summarise, store, event, None, service.settings.twilio_mps)
-    rows = await asyncio.to_thread(participant_rows, store, event.event_id)
-    return page(request, "event.html", summary=summary, rows=rows, formats=FORMATS)
+    columns = asked_questions(service.worker.engine.flow.graph.spec.questions, event)
+    rows = await asyncio.to_thread(participant_rows, store, event, columns)
+    return page(request, "event.html", summary=summary, columns=columns, rows=rows, formats=FORMATS)
 
 
 @router.get("/events/{event_id}/live")

@@ -8,11 +8,13 @@ masked; message texts are shown to the organiser but never logged.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 
 from listener.conversation.graph import Graph
+from listener.conversation.questions import Question
 from listener.diagram.model import Drawing, trace_key
 from listener.masking import mask_phone
 from listener.models import EventConfig, Interaction
@@ -23,12 +25,6 @@ PARTICIPANT_ROWS = 500
 FEED_ITEMS = 50
 FIRED_WINDOW = timedelta(hours=24)
 """The flow page counts the transitions fired this long back (a bounded read of the store)."""
-PROFILE_FIELDS = {
-    "event_id", "participant", "joined_at", "last_active_at", "welcomed", "completed", "completed_at", "messages",
-    "name",
-}
-
-
 class EventSummary(BaseModel):
     event: EventConfig
     stats: EventStats
@@ -36,8 +32,10 @@ class EventSummary(BaseModel):
 
 
 class ParticipantRow(BaseModel):
+    """One participant as the event page lists them: an answer per column of
+    `asked_questions`, blank where they have not answered (yet)."""
+
     number: str
-    name: str | None
     answers: dict[str, str]
     state: str
     last_message_at: datetime | None
@@ -78,33 +76,39 @@ def event_summaries(store: Store) -> list[EventSummary]:
     return [summarise(store, event) for event in sorted(store.list_events(), key=lambda e: e.event_id.casefold())]
 
 
-def _answers(profile: dict) -> dict[str, str]:
-    """Every answer but the name, as text, without the raw words kept beside each."""
-    return {
-        key: str(value)
-        for key, value in profile.items()
-        if key not in PROFILE_FIELDS and not key.endswith("_raw") and value is not None
-    }
+def asked_questions(questions: Sequence[Question], event: EventConfig) -> list[Question]:
+    """The flow's questions this event asks, in the flow's order: the participants
+    table's columns (a question added to `transitions.yaml` is a column with no code)."""
+    return [q for q in questions if event.extraction_settings.enabled(q.key, q.asked_by_default)]
 
 
-def participant_rows(store: Store, event_id: str, limit: int = PARTICIPANT_ROWS) -> list[ParticipantRow]:
-    """The first `limit` participants of an event with the state they are in now
-    ("in another event" when they have moved on)."""
+def _answer_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def participant_rows(
+    store: Store, event: EventConfig, questions: Sequence[Question], limit: int = PARTICIPANT_ROWS
+) -> list[ParticipantRow]:
+    """The first `limit` participants of an event with their answers to `questions` and
+    the state they are in now ("in another event" when they have moved on)."""
     profiles: dict[str, dict] = {}
-    for profile in store.iter_profiles(event_id):
+    for profile in store.iter_profiles(event.event_id):
         profiles[profile["participant"]] = profile
         if len(profiles) >= limit:
             break
     states: dict[str, str] = {}
     for snapshot in store.iter_participants():
         if snapshot.participant in profiles:
-            here = (snapshot.current_event_id or "").casefold() == event_id.casefold()
+            here = (snapshot.current_event_id or "").casefold() == event.event_id.casefold()
             states[snapshot.participant] = snapshot.state if here else "(in another event)"
     return [
         ParticipantRow(
             number=mask_phone(number),
-            name=profile.get("name"),
-            answers=_answers(profile),
+            answers={question.key: _answer_text(profile.get(question.key)) for question in questions},
             state=states.get(number, "-"),
             last_message_at=profile.get("last_active_at"),
         )

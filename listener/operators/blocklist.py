@@ -27,6 +27,18 @@ class Blocklist:
         self._keys: frozenset[str] = frozenset()
         self._read_at: float | None = None
 
+    def known(self, number: str) -> bool | None:
+        """`blocked(number)` from the cache, without I/O and without waiting (for the event
+        loop): None when the cache must be read again first, or another thread holds it."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._secret is None or self._read_at is None or self.clock() - self._read_at >= self.ttl:
+                return None
+            return participant_key(self._secret, number) in self._keys
+        finally:
+            self._lock.release()
+
     def blocked(self, number: str) -> bool:
         """Blocking I/O (at most one store read per `ttl`): call it from a worker thread."""
         with self._lock:

@@ -40,6 +40,12 @@ STUCK_AFTER_SECONDS = 1.0
 """Every inbox thread busy and none finished for this long: the store is not answering."""
 
 
+LOCAL_STORE_THREADS = 8
+"""SQLite writes one at a time: more threads would only queue for its lock."""
+NETWORK_STORE_THREADS = 32
+"""Each Firestore call is a round trip a thread only waits on: a burst needs many at once."""
+
+
 @dataclass(frozen=True)
 class InboxLimits:
     """How long the webhook waits on the store, and how many of its calls run at once."""
@@ -49,7 +55,10 @@ class InboxLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxLimits:
-        return cls(settings.inbox_timeout_seconds, settings.inbox_threads)
+        threads = settings.inbox_threads
+        if threads is None:
+            threads = NETWORK_STORE_THREADS if settings.store_url.startswith("firestore") else LOCAL_STORE_THREADS
+        return cls(settings.inbox_timeout_seconds, threads)
 
 
 @dataclass

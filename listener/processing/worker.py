@@ -25,6 +25,7 @@ from listener.conversation.engine import Engine
 from listener.conversation.extraction import Reader
 from listener.logs import message_context
 from listener.models import InboundMessage, OutboundReply
+from listener.processing.answering_first import AnsweringFirst
 from listener.processing.composing import Composing
 from listener.processing.delivery import Delivery
 from listener.processing.lanes import OrderedLanes
@@ -57,8 +58,10 @@ class Worker:
         *,
         reader: Reader | None = None,
         composer: Composer | None = None,
+        answering_first: AnsweringFirst | None = None,
     ) -> None:
         self.settings = settings
+        self.answering_first = answering_first or AnsweringFirst()
         self.store = store
         self.engine = engine
         self.delivery = delivery
@@ -93,6 +96,7 @@ class Worker:
     async def _process(self, message: InboundMessage) -> None:
         with message_context(message.message_sid, message.participant):
             try:
+                await self.answering_first.turn()
                 await self._process_with_retries(message)
             finally:
                 self._queued.discard(message.message_sid)

@@ -53,6 +53,7 @@ from listener.store.rules import (
     send_result,
     with_result,
 )
+from listener.store.write_lock import WriteLock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_event_tracking (
@@ -181,7 +182,7 @@ class SQLiteStore:
         self.timeout = timeout
         self._local = threading.local()
         self._memory_conn: sqlite3.Connection | None = None
-        self._write_lock = threading.RLock()
+        self._write_lock = WriteLock()
         try:
             if self.path == ":memory:":
                 self._memory_conn = self._connect()
@@ -265,14 +266,15 @@ class SQLiteStore:
         """One write: this process's write lock, then SQLite's (`BEGIN IMMEDIATE`), both
         within the store's deadline, and both released however the write ends."""
 
-        def __init__(self, store: SQLiteStore, mode: str) -> None:
+        def __init__(self, store: SQLiteStore, mode: str, urgent: bool = False) -> None:
             self.store = store
             self.mode = mode
+            self.urgent = urgent
 
         def __enter__(self) -> sqlite3.Connection:
             store = self.store
             deadline = time.monotonic() + store.timeout
-            if not store._write_lock.acquire(timeout=store.timeout):
+            if not store._write_lock.acquire(store.timeout, urgent=self.urgent):
                 raise StoreUnavailable(
                     f"SQLite store {store.path}: this process's other writes held it past {store.timeout:g}s"
                 )
@@ -320,8 +322,9 @@ class SQLiteStore:
                 except sqlite3.Error:
                     self.store._discard(self.conn)
 
-    def _write(self) -> _Transaction:
-        return self._Transaction(self, "IMMEDIATE")
+    def _write(self, urgent: bool = False) -> _Transaction:
+        """A write transaction; `urgent` for the webhook's, which go before the others."""
+        return self._Transaction(self, "IMMEDIATE", urgent)
 
     def _read(self) -> sqlite3.Connection:
         return self._conn()
@@ -329,8 +332,9 @@ class SQLiteStore:
     # inbox -------------------------------------------------------------------------------
 
     def record_inbound(self, message: InboundMessage) -> bool:
-        """One statement: recorded unless its MessageSid is in the inbox or a tombstone."""
-        with self._write() as conn:
+        """One statement: recorded unless its MessageSid is in the inbox or a tombstone.
+        Urgent: Twilio waits on it."""
+        with self._write(urgent=True) as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO inbox (message_sid, participant, status, received_at, data)"
                 " SELECT ?, ?, 'pending', ?, ?"

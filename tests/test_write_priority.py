@@ -1,0 +1,136 @@
+"""Under a burst the webhook goes first: its inbox write before processing's writes
+(the SQLite store's write lock), and processing holds back while webhooks are answered."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from listener.config import Settings
+from listener.processing.answering_first import AnsweringFirst
+from listener.processing.arrival import InboxLimits
+from listener.store.write_lock import WriteLock
+
+
+def _queue_writer(lock: WriteLock, urgent: bool, order: list[str], name: str) -> threading.Thread:
+    def write() -> None:
+        assert lock.acquire(5, urgent=urgent)
+        try:
+            order.append(name)
+        finally:
+            lock.release()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread
+
+
+def _wait_until(condition, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_an_urgent_writer_goes_before_writers_that_waited_longer():
+    lock = WriteLock()
+    assert lock.acquire(1)
+    order: list[str] = []
+    waiting = [_queue_writer(lock, False, order, f"processing-{n}") for n in range(3)]
+    time.sleep(0.05)
+    urgent = _queue_writer(lock, True, order, "webhook")
+    _wait_until(lambda: lock._urgent_waiting == 1)
+    lock.release()
+    for thread in [*waiting, urgent]:
+        thread.join(5)
+    assert order[0] == "webhook" and sorted(order[1:]) == ["processing-0", "processing-1", "processing-2"]
+
+
+def test_the_lock_is_reentrant_and_gives_up_at_its_deadline():
+    lock = WriteLock()
+    assert lock.acquire(1) and lock.acquire(1)  # the holder takes it again
+    lock.release()
+    other: list[bool] = []
+    thread = threading.Thread(target=lambda: other.append(lock.acquire(0.1, urgent=True)))
+    thread.start()
+    thread.join(5)
+    assert other == [False]  # still held once: the other thread gave up
+    assert lock._urgent_waiting == 0
+    lock.release()
+    late = threading.Thread(target=lambda: other.append(lock.acquire(1)) or lock.release())
+    late.start()
+    late.join(5)
+    assert other == [False, True]
+
+
+def test_only_the_holder_releases():
+    lock = WriteLock()
+    assert lock.acquire(1)
+    errors: list[Exception] = []
+
+    def release() -> None:
+        try:
+            lock.release()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    thread.join(5)
+    assert errors and "does not hold it" in str(errors[0])
+
+
+def test_processing_waits_while_a_webhook_is_answered():
+    async def scenario() -> list[str]:
+        first = AnsweringFirst(max_wait_seconds=5)
+        events: list[str] = []
+
+        async def process() -> None:
+            await first.turn()
+            events.append("processed")
+
+        with first.answering():
+            task = asyncio.create_task(process())
+            await asyncio.sleep(0.05)
+            events.append("answered")
+        await asyncio.wait_for(task, 1)
+        return events
+
+    assert asyncio.run(scenario()) == ["answered", "processed"]
+
+
+def test_a_steady_stream_of_webhooks_delays_processing_by_at_most_the_bound():
+    async def scenario() -> float:
+        first = AnsweringFirst(max_wait_seconds=0.2)
+        with first.answering():
+            started = time.monotonic()
+            await first.turn()
+            return time.monotonic() - started
+
+    waited = asyncio.run(scenario())
+    assert 0.15 <= waited < 2
+
+
+@pytest.mark.parametrize("answering", [0, 1])
+def test_nothing_answered_nothing_waited(answering):
+    async def scenario() -> bool:
+        first = AnsweringFirst(max_wait_seconds=5)
+        for _ in range(answering):
+            with first.answering():
+                pass
+        await asyncio.wait_for(first.turn(), 0.5)
+        return True
+
+    assert asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("store_url", "configured", "threads"),
+    [("sqlite:///x.db", None, 8), ("firestore://project", None, 32), ("firestore://project", 5, 5)],
+)
+def test_the_webhook_has_threads_for_its_store_calls_as_the_store_needs(store_url, configured, threads):
+    settings = Settings(_env_file=None, STORE_URL=store_url, INBOX_THREADS=configured)
+    assert InboxLimits.from_settings(settings).threads == threads
