@@ -16,6 +16,11 @@ warm cache, and listening; per delivery-status callback (`sent`, `delivered`, `r
 per health probe; and what the server reads in the background when idle (recovery sweeps,
 blocklist refresh), per minute. The background requests made during a phase are shown
 apart, not divided among its messages. Last, how fast an export streams.
+
+With `--processes 2`, two counted servers share the store (two dynos, `--workers 2`) and
+one participant's listening messages alternate between them: each once the previous one
+is answered, and in pairs 5 ms apart (the second arriving at the other process while the
+first is being processed there); the figures are both servers' together.
 """
 
 from __future__ import annotations
@@ -148,17 +153,19 @@ class CountedServer(ServerProcess):
 
 
 class Bench:
-    """One store, one counted server, the phases measured one after another."""
+    """One store, its counted servers, the phases measured one after another."""
 
-    def __init__(self, store: Store, server: CountedServer, twilio: FakeTwilio) -> None:
+    def __init__(self, store: Store, servers: list[CountedServer], twilio: FakeTwilio) -> None:
         self.store = store
-        self.server = server
+        self.servers = servers
         self.twilio = twilio
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30, trust_env=False)
+        self.clients = [httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30, trust_env=False)
+                        for server in servers]
+        self.http = self.clients[0]
         self.sequence = 0
 
-    def post(self, path: str, form: dict[str, str]) -> None:
-        answer = self.http.post(path, data=form, headers={"X-Twilio-Signature": signature(path, form)})
+    def post(self, path: str, form: dict[str, str], to: int = 0) -> None:
+        answer = self.clients[to].post(path, data=form, headers={"X-Twilio-Signature": signature(path, form)})
         if answer.status_code not in (200, 204):
             raise RuntimeError(f"{path} answered {answer.status_code}: {answer.text[:300]}")
 
@@ -191,10 +198,34 @@ class Bench:
             sids.append(sid)
         return sids
 
+    def alternate(self, participant: str, texts: list[str], gap: float | None) -> None:
+        """Messages alternately to each server: each once the previous is answered (`gap`
+        None), or in pairs `gap` seconds apart, each pair answered before the next."""
+        step = 1 if gap is None else 2
+        for start in range(0, len(texts), step):
+            sids = []
+            for offset, text in enumerate(texts[start:start + step]):
+                self.sequence += 1
+                sids.append(sid := f"SM{self.sequence:032d}")
+                self.post("/message", message_form(sid, participant, text), to=(start + offset) % len(self.servers))
+                if gap:
+                    time.sleep(gap)
+            self.wait(lambda sids=sids: all(self.settled(sid) for sid in sids), "the messages to be answered")
+
+    def counts(self) -> Counts:
+        """Every server's counts, added up."""
+        total: Counts = {}
+        for server in self.servers:
+            for label, figures in server.counts().items():
+                into = total.setdefault(label, {})
+                for name, value in figures.items():
+                    into[name] = into.get(name, 0) + value
+        return total
+
     def measure(self, units: int, action: Callable[[], object]) -> Cost:
-        before = self.server.counts()
+        before = self.counts()
         action()
-        changed = difference(self.server.counts(), before)
+        changed = difference(self.counts(), before)
         ours = {label: figures for label, figures in changed.items() if background(label) is None}
         behind = {label: figures for label, figures in changed.items() if background(label) is not None}
         return Cost(units, ours, behind)
@@ -219,6 +250,37 @@ class Bench:
         return Cost(1, scale)
 
 
+def run_two(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, listening: int) -> dict:
+    """Two servers on one store: what one participant's listening messages cost when they
+    alternate between the processes."""
+    store = open_store(store_url, Settings(_env_file=None))
+    store.put_event(EVENT)
+    env = server_env(workdir / "unused.db", twilio, STORE_URL=store_url, LOG_LEVEL="WARNING")
+    for production_default in ("RECOVERY_INTERVAL_SECONDS", "RECOVERY_GRACE_SECONDS", "EVENT_CACHE_SECONDS",
+                               "SEND_RETRY_MAX_SECONDS", "SEND_RETRY_BASE_SECONDS"):
+        env.pop(production_default, None)
+    servers = [CountedServer(env, free_port(), workdir / f"{store_name}-{n}.log", workdir / f"{store_name}-{n}.json")
+               for n in (1, 2)]
+    for server in servers:
+        server.start()
+    bench = Bench(store, servers, twilio)
+    thoughts = [f"thought number {n}: the buses are late again" for n in range(listening)]
+    try:
+        bench.alternate("+15550100003", ONBOARDING, None)
+        results = {
+            "listening, alternating, each after the last was answered": bench.measure(
+                listening, lambda: bench.alternate("+15550100003", thoughts, None)),
+            "listening, alternating in pairs 5 ms apart": bench.measure(
+                listening, lambda: bench.alternate("+15550100003", thoughts, 0.005)),
+        }
+    finally:
+        for server in servers:
+            server.stop()
+        for client in bench.clients:
+            client.close()
+    return {"phases": results, "idle": None, "idle_seconds": 0, "store": store, "url": store_url}
+
+
 def run(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, listening: int, idle: float) -> dict:
     store = open_store(store_url, Settings(_env_file=None))
     store.put_event(EVENT)
@@ -227,7 +289,7 @@ def run(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, list
                                "SEND_RETRY_MAX_SECONDS", "SEND_RETRY_BASE_SECONDS"):
         env.pop(production_default, None)
     server = CountedServer(env, free_port(), workdir / f"{store_name}.log", workdir / f"{store_name}.json").start()
-    bench = Bench(store, server, twilio)
+    bench = Bench(store, [server], twilio)
     try:
         results: dict[str, Cost] = {}
         results["onboarding, first participant (cold event cache)"] = bench.measure(
@@ -319,6 +381,8 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=65.0, help="seconds of idle server to measure (0: skip)")
     parser.add_argument("--export", type=int, default=10_000, help="interactions to export (0: skip)")
     parser.add_argument("--stores", default="sqlite,firestore")
+    parser.add_argument("--processes", type=int, choices=(1, 2), default=1,
+                        help="2: two servers on one store, a participant's messages alternating between them")
     parser.add_argument("--verbose", action="store_true", help="show every request kind per phase")
     parser.add_argument("--json", action="store_true", help="print the per-message figures as JSON")
     args = parser.parse_args()
@@ -327,8 +391,11 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for name, url in store_urls(Path(scratch), args.stores.split(",")):
-                result = run(name.split()[0], url, twilio, Path(scratch), args.listening, args.idle)
-                if args.export:
+                if args.processes == 2:
+                    result = run_two(name.split()[0], url, twilio, Path(scratch), args.listening)
+                else:
+                    result = run(name.split()[0], url, twilio, Path(scratch), args.listening, args.idle)
+                if args.export and args.processes == 1:
                     result["export"] = measure_export(result["store"], args.export)
                 result["store"].close()
                 summary[name] = result

@@ -85,10 +85,16 @@ class Settings(BaseSettings):
     twilio_mps: float = Field(default=10.0, gt=0, validation_alias="TWILIO_MPS")
     # Inbox items still pending after the grace period, and replies no sender holds (pending,
     # or a claim that ended), are picked up again (after a crash) on start and every interval.
-    recovery_interval_seconds: float = Field(default=30.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
+    # A process that dies: its participants' messages are taken over within
+    # max(grace, TURN_SECONDS) + interval, its claimed replies within SEND_CLAIM_SECONDS +
+    # interval (40 s with these defaults; README, "Several processes").
+    recovery_interval_seconds: float = Field(default=15.0, gt=0, validation_alias="RECOVERY_INTERVAL_SECONDS")
     # a message the flow raises on this many times is kept aside as `unprocessed`
     process_max_attempts: int = Field(default=3, ge=1, validation_alias="PROCESS_MAX_ATTEMPTS")
-    recovery_grace_seconds: float = Field(default=30.0, ge=0, validation_alias="RECOVERY_GRACE_SECONDS")
+    recovery_grace_seconds: float = Field(default=15.0, ge=0, validation_alias="RECOVERY_GRACE_SECONDS")
+    # how long a process's turn at a participant's waiting messages lasts (renewed by each of
+    # its commits), and how long a message it recorded is left to it by other processes
+    turn_seconds: float = Field(default=15.0, gt=0, validation_alias="TURN_SECONDS")
 
     # operations: logs, and how soon a `listener block` reaches every web process
     log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")

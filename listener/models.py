@@ -46,6 +46,9 @@ class InboundMessage(BaseModel):
     media: list[Media] = Field(default_factory=list)
     received_at: datetime
     profile_name: str | None = None
+    recorded_by: str | None = None
+    """The process that recorded it (`Worker.identity`): that process processes it, and
+    another one leaves it alone while it is young (see `listener.processing.turns`)."""
 
     @property
     def text(self) -> str:
@@ -328,8 +331,42 @@ class OutboundReply(BaseModel):
 InboxStatus = Literal["pending", "done"]
 
 
+class Waiting(BaseModel):
+    """A participant's message recorded in the inbox and not yet processed: what the
+    participant's snapshot says is waiting, so one read shows every process what comes
+    first, whichever process recorded it."""
+
+    message_sid: str
+    received_at: datetime
+    recorded_by: str | None = None
+
+
+class Turn(BaseModel):
+    """A process working through a participant's waiting messages, until `until`: others
+    leave that participant's messages to it. It is written by the commits it makes, only
+    while more messages wait, and lapses by itself when that process dies."""
+
+    owner: str
+    until: datetime
+
+
+class Queue(BaseModel):
+    """What waits for a participant, oldest first, and whose turn it is (if anyone's)."""
+
+    waiting: list[Waiting] = Field(default_factory=list)
+    turn: Turn | None = None
+
+
+def in_order(waiting: list[Waiting]) -> list[Waiting]:
+    """Waiting messages in the order they were received (a MessageSid breaks a tie)."""
+    return sorted(waiting, key=lambda item: (item.received_at, item.message_sid))
+
+
 class Outcome(BaseModel):
-    """Everything one inbound message changes, committed in one atomic store call."""
+    """Everything one inbound message changes, committed in one atomic store call.
+
+    `turn` is written with it: the committing process's turn while more of the
+    participant's messages wait, or none (the turn given up)."""
 
     message_sid: str
     snapshot: ParticipantSnapshot
@@ -338,3 +375,4 @@ class Outcome(BaseModel):
     replies: list[OutboundReply] = Field(default_factory=list)
     touched_events: list[str] = Field(default_factory=list)
     trace: list[str] = Field(default_factory=list)
+    turn: Turn | None = None

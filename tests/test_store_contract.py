@@ -34,6 +34,8 @@ from listener.models import (
     OutboundReply,
     Outcome,
     ParticipantSnapshot,
+    Queue,
+    Turn,
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store import (
@@ -391,6 +393,69 @@ def test_two_processes_on_one_participant_lose_no_update(any_store):
 
 
 # interactions -----------------------------------------------------------------------------
+
+
+# the participant's queue: several processes, one order ------------------------------------
+
+def waiting_sids(store: Store, participant: str = ALEX) -> list[str]:
+    return [item.message_sid for item in store.load_queue(participant)[1].waiting]
+
+
+def test_a_recorded_message_waits_in_its_participants_queue_until_its_commit(any_store):
+    first, second = inbound("SM-1", at=T0 + timedelta(seconds=1)), inbound("SM-2", at=T0)
+    second.recorded_by = "process-b"
+    any_store.record_inbound(first)
+    any_store.record_inbound(second)
+    any_store.record_inbound(inbound("SM-sam", participant=SAM))
+    snapshot, queue = any_store.load_queue(ALEX)
+    assert snapshot is None, "a participant whose first message waits has no conversation yet"
+    assert [(item.message_sid, item.recorded_by) for item in queue.waiting] == [("SM-2", "process-b"), ("SM-1", None)]
+    assert queue.turn is None
+    assert [s.participant for s in any_store.iter_participants()] == []
+    assert any_store.pending_message("SM-2") == second
+    still = any_store.commit(outcome_for(None, second))
+    assert [item.message_sid for item in still] == ["SM-1"]
+    assert waiting_sids(any_store) == ["SM-1"] and any_store.pending_message("SM-2") is None
+    assert [s.participant for s in any_store.iter_participants()] == [ALEX]
+
+
+def test_the_turn_is_kept_while_messages_wait_and_given_up_when_none_do(any_store):
+    first, second = inbound("SM-1"), inbound("SM-2", at=T0 + timedelta(seconds=1))
+    any_store.record_inbound(first)
+    any_store.record_inbound(second)
+    turn = Turn(owner="process-a", until=now() + timedelta(seconds=15))
+    snapshot, _ = any_store.load_queue(ALEX)
+    outcome = outcome_for(snapshot, first)
+    outcome.turn = turn
+    assert [item.message_sid for item in any_store.commit(outcome)] == ["SM-2"]
+    snapshot, queue = any_store.load_queue(ALEX)
+    assert queue.turn == turn
+    outcome = outcome_for(snapshot, second)
+    outcome.turn = turn
+    assert any_store.commit(outcome) == []
+    assert any_store.load_queue(ALEX)[1] == Queue()
+
+
+def test_a_commit_never_misses_a_message_recorded_after_its_read(any_store):
+    """Another process records the participant's next message between this one's read and
+    its commit: the commit either fails (the read is stale) or says the message waits."""
+    first, second = inbound("SM-1"), inbound("SM-2", at=T0 + timedelta(seconds=1))
+    any_store.record_inbound(first)
+    snapshot, _ = any_store.load_queue(ALEX)
+    any_store.record_inbound(second)
+    try:
+        still = any_store.commit(outcome_for(snapshot, first))
+    except VersionConflict:
+        snapshot, queue = any_store.load_queue(ALEX)
+        assert [item.message_sid for item in queue.waiting] == ["SM-1", "SM-2"]
+        still = any_store.commit(outcome_for(snapshot, first))
+    assert [item.message_sid for item in still] == ["SM-2"]
+
+
+def test_forgetting_a_participant_empties_their_queue(any_store):
+    any_store.record_inbound(inbound("SM-1"))
+    any_store.forget_participant(ALEX)
+    assert any_store.load_queue(ALEX) == (None, Queue())
 
 
 def ids(stream) -> list[str]:
@@ -769,6 +834,8 @@ def store_calls(store: Store) -> dict[str, Callable[[], object]]:
         "inbound_status": lambda: store.inbound_status("SM-1"),
         "pending_inbound": lambda: store.pending_inbound(LATER),
         "load_participant": lambda: store.load_participant(ALEX),
+        "load_queue": lambda: store.load_queue(ALEX),
+        "pending_message": lambda: store.pending_message("SM-1"),
         "get_event": lambda: store.get_event(EVENT),
         "list_events": store.list_events,
         "get_profile": lambda: store.get_profile(EVENT, ALEX),

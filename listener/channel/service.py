@@ -68,7 +68,7 @@ class WebService:
             settings=settings,
             store=runtime.store,
             worker=worker,
-            arrival=Arrival(runtime.store, worker.submit, InboxLimits.from_settings(settings)),
+            arrival=Arrival(runtime.store, worker.submit, InboxLimits.from_settings(settings), worker.identity),
             answering_first=answering_first,
             signature=SignatureCheck(
                 validation_token(settings), settings.public_url, settings.twilio_connection_overrides

@@ -118,14 +118,20 @@ class _Call:
 
 
 class Arrival:
-    """Records deliveries in the inbox and passes each new one to `submit`."""
+    """Records deliveries in the inbox, as recorded by `recorded_by` (this process, to the
+    others sharing the store), and passes each new one to `submit`."""
 
     def __init__(
-        self, inbox: Inbox, submit: Callable[[InboundMessage], None], limits: InboxLimits | None = None
+        self,
+        inbox: Inbox,
+        submit: Callable[[InboundMessage], None],
+        limits: InboxLimits | None = None,
+        recorded_by: str | None = None,
     ) -> None:
         self.inbox = inbox
         self.submit = submit
         self.limits = limits or InboxLimits()
+        self.recorded_by = recorded_by
         self._gates: dict[str, _Gate] = {}
         self._threads = ThreadPoolExecutor(self.limits.threads, thread_name_prefix="inbox")
         self._progress = _Progress(self.limits.threads)
@@ -194,6 +200,7 @@ class Arrival:
             raise
         try:
             message = build(datetime.now(timezone.utc))
+            message.recorded_by = self.recorded_by
             call, recording = self._start(self.inbox.record_inbound, message)
         except BaseException:
             self._release(participant, gate)

@@ -6,8 +6,9 @@ The worker wires the jobs, each in a module of its own: arrival (the inbox), pro
 keeps their messages (and their replies) in arrival order while different participants
 proceed in parallel. Everything the worker holds in memory is also in the store, so a
 crash loses nothing: recovery picks up inbox items still pending and replies not yet
-sent. The engine's version check keeps a participant consistent when several processes
-share one store.
+sent. Several processes can share one store: the participant's queue in the store keeps
+their messages in the order received, whichever process received them (see
+`listener.processing.turns`), and the engine's version check keeps each commit whole.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from listener.processing.answering_first import AnsweringFirst
 from listener.processing.composing import Composing
 from listener.processing.delivery import Delivery
 from listener.processing.lanes import OrderedLanes
-from listener.processing.processing import Processing
+from listener.processing.processing import Failed, Processing
 from listener.processing.recovery import Recovery
 from listener.processing.sending import Sending
+from listener.processing.turns import Turns
 from listener.store.base import Store, StoreError, VersionConflict
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,17 @@ class Worker:
         self.engine = engine
         self.delivery = delivery
         self._threads = ThreadPoolExecutor(PROCESSING_THREADS, thread_name_prefix="processing")
-        self.processing = Processing(settings, store, engine, transcriber, reader, self._threads, self._claim)
+        self._queued: set[str] = set()
+        self.identity = delivery.claimant
+        """This process, in the store: who recorded a message, whose turn it is, who claimed a reply."""
+        self.processing = Processing(
+            settings, store, engine, transcriber, reader, self._threads, self._claim,
+            turns=Turns(self.identity, settings.turn_seconds), queued_here=self._queued.__contains__,
+        )
         self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
         self.recovery = Recovery(settings, store, store, self._resume_message, self._resume_reply)
         self._lanes = OrderedLanes("process")
-        self._queued: set[str] = set()
 
     # processing ----------------------------------------------------------------------
 
@@ -104,7 +111,7 @@ class Worker:
     async def _process_with_retries(self, message: InboundMessage) -> None:
         for wait in (*STORE_RETRY_SECONDS, None):
             try:
-                outcome = await self.processing.run(message)
+                outcomes = await self.processing.run_all(message)
             except (StoreError, VersionConflict) as exc:
                 metrics.MESSAGES_FAILED.inc()
                 if wait is None:
@@ -113,12 +120,13 @@ class Worker:
                 log.warning("message %s: the store failed (%s); trying again in %gs", message.message_sid, exc, wait)
                 await asyncio.sleep(wait)
                 continue
-            except Exception as exc:
+            except Failed as failure:
                 metrics.MESSAGES_FAILED.inc()
-                await self._failed(message, exc)
+                await self._failed(failure.message, failure.__cause__ or failure)
                 return
-            if outcome is not None:
+            for outcome in outcomes:
                 metrics.MESSAGES_PROCESSED.inc()
+                self.processing.failed.discard(outcome.message_sid)
                 for reply in outcome.replies:
                     self.sending.submit(reply, self.composing.begin(reply))
             return
@@ -127,7 +135,8 @@ class Worker:
         """The flow raised on this message (a bug, not storage trouble). Retry it (a
         recovery sweep will), but after `PROCESS_MAX_ATTEMPTS` tries, counted on the inbox
         item itself so every process adds to one count, keep it aside: recorded, no longer
-        retried."""
+        retried. Until then the participant's later messages do not wait for it."""
+        self.processing.failed.add(message.message_sid)
         try:
             failures = await self.processing.on_thread(
                 self.store.record_failed_attempt, message.message_sid, f"{type(error).__name__}: {error}"
@@ -144,6 +153,7 @@ class Worker:
         log.exception("message %s failed %d times; kept aside as unprocessed", message.message_sid, failures)
         try:
             await self.processing.set_aside(message)
+            self.processing.failed.discard(message.message_sid)
         except Exception:
             log.exception("message %s could not be set aside; it stays pending", message.message_sid)
 

@@ -10,11 +10,18 @@
     outbox/{reply_id}                                         replies owed
 
 Many stateless web processes share one database, so a message costs one read and one
-commit: `load_participant` remembers the snapshot document's update time, and `commit`
+commit: `load_queue` remembers the snapshot document's update time, and `commit`
 writes everything in one atomic batch whose snapshot write carries that update time as a
 precondition. A commit from a stale read fails as a whole and becomes `VersionConflict`,
 so the engine runs the message again from a fresh read; no second read, no lock, and no
 transaction contention (which the emulator resolves only after seconds).
+
+The snapshot document also holds the participant's queue: `waiting.m<key>` for each
+message recorded and not yet processed (written in the same batch as its inbox item,
+removed by the commit that processes it) and the `turn` of the process working through
+them. So the one read shows every process what comes first, and a message recorded while
+a commit was being prepared makes that commit fail on its precondition: what a commit
+says still waits is exact.
 
 Interactions and replies carry the commit's server timestamp and a sequence within it, so
 exports stream in commit order through paged collection-group queries. Production needs
@@ -56,7 +63,11 @@ from listener.models import (
     OutboundReply,
     Outcome,
     ParticipantSnapshot,
+    Queue,
     ReplyStatus,
+    Turn,
+    Waiting,
+    in_order,
     takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
@@ -169,6 +180,31 @@ def _inbox_document(message: InboundMessage) -> dict[str, Any]:
     return {**message.model_dump(mode="json"), "received_at": sortable_time(message.received_at), "status": "pending"}
 
 
+WAITING = "waiting"
+TURN = "turn"
+
+
+def _waiting_key(message_sid: str) -> str:
+    """A message's entry in the snapshot document's `waiting` map: a plain field name."""
+    return f"m{inbox_key(message_sid)}"
+
+
+def _waiting_entry(message: InboundMessage) -> dict[str, Any]:
+    return {"message_sid": message.message_sid, "received_at": sortable_time(message.received_at),
+            "recorded_by": message.recorded_by}
+
+
+def _queue(data: dict[str, Any]) -> Queue:
+    """The queue kept in a snapshot document (none in one written before queues)."""
+    waiting = [Waiting.model_validate(entry) for entry in (data.get(WAITING) or {}).values()]
+    turn = data.get(TURN)
+    return Queue(waiting=in_order(waiting), turn=Turn.model_validate(turn) if turn else None)
+
+
+def _turn_document(turn: Turn | None) -> Any:
+    return {"owner": turn.owner, "until": sortable_time(turn.until)} if turn else firestore.DELETE_FIELD
+
+
 def _reply_document(reply: OutboundReply) -> dict[str, Any]:
     """An outbox reply; the times queries compare in the form they compare them."""
     document = reply.model_dump(mode="json")
@@ -198,7 +234,9 @@ def _pages(query: firestore.Query, deadline: dict[str, Any]) -> Iterator[firesto
 
 
 class _UpdateTimes:
-    """The update time of each snapshot version this process read or wrote.
+    """The update time of each snapshot version this process read or wrote, with the
+    messages that document said were waiting (version 0: a document holding only a queue,
+    or none: no document).
 
     Bounded, least recently used first out, so snapshots loaded and never committed (a
     status command) cannot grow it. An entry stays after a commit: a second thread that
@@ -207,17 +245,17 @@ class _UpdateTimes:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
-        self._times: OrderedDict[tuple[str, int], datetime] = OrderedDict()
+        self._times: OrderedDict[tuple[str, int], tuple[datetime | None, list[Waiting]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, participant: str, version: int, update_time: datetime) -> None:
+    def remember(self, participant: str, version: int, update_time: datetime | None, waiting: list[Waiting]) -> None:
         with self._lock:
-            self._times[(participant, version)] = update_time
+            self._times[(participant, version)] = (update_time, waiting)
             self._times.move_to_end((participant, version))
             while len(self._times) > self._capacity:
                 self._times.popitem(last=False)
 
-    def get(self, participant: str, version: int) -> datetime | None:
+    def get(self, participant: str, version: int) -> tuple[datetime | None, list[Waiting]] | None:
         with self._lock:
             return self._times.get((participant, version))
 
@@ -334,10 +372,15 @@ class FirestoreStore:
     # inbox -------------------------------------------------------------------------------
 
     def record_inbound(self, message: InboundMessage) -> bool:
-        """Create-if-absent, one RPC: of two processes recording one delivery, one wins, and
-        a forgotten participant's delivery finds its tombstone in the way."""
+        """Create-if-absent, and the message noted as waiting on the snapshot document, in
+        one commit: of two processes recording one delivery, one wins, and a forgotten
+        participant's delivery finds its tombstone in the way (nothing is written)."""
+        batch = self.client.batch()
+        batch.create(self._inbox_ref(message.message_sid), _inbox_document(message))
+        note = {WAITING: {_waiting_key(message.message_sid): _waiting_entry(message)}}
+        batch.set(self._snapshot_ref(message.participant), note, merge=True)
         try:
-            self._inbox_ref(message.message_sid).create(_inbox_document(message), **self._call)
+            batch.commit(**self._call)
         except google_errors.Conflict:
             return False
         return True
@@ -369,6 +412,12 @@ class FirestoreStore:
         except google_errors.Conflict:
             document.reference.delete(**self._call)
 
+    def pending_message(self, message_sid: str) -> InboundMessage | None:
+        document = self._inbox_ref(message_sid).get(**self._call)
+        if not document.exists or document.get("status") != "pending":
+            return None
+        return InboundMessage.model_validate(document.to_dict())
+
     def record_failed_attempt(self, message_sid: str, error: str) -> int:
         """Read, then write only if nobody wrote in between: a tombstone or a finished item
         is never written to."""
@@ -391,17 +440,27 @@ class FirestoreStore:
     # snapshot ----------------------------------------------------------------------------
 
     def load_participant(self, participant: str) -> ParticipantSnapshot | None:
+        return self.load_queue(participant)[0]
+
+    def load_queue(self, participant: str) -> tuple[ParticipantSnapshot | None, Queue]:
+        """One read: the snapshot document holds both."""
         document = self._snapshot_ref(participant).get(**self._call)
         if not document.exists:
-            return None
-        snapshot = ParticipantSnapshot.model_validate(document.to_dict())
-        self._update_times.remember(participant, snapshot.version, document.update_time)
-        return snapshot
+            self._update_times.remember(participant, 0, None, [])
+            return None, Queue()
+        data = document.to_dict()
+        queue = _queue(data)
+        # A document with a queue and no conversation yet: a first message is waiting.
+        snapshot = ParticipantSnapshot.model_validate(data) if "state" in data else None
+        version = snapshot.version if snapshot is not None else 0
+        self._update_times.remember(participant, version, document.update_time, queue.waiting)
+        return snapshot, queue
 
-    def commit(self, outcome: Outcome) -> None:
+    def commit(self, outcome: Outcome) -> list[Waiting]:
+        """What still waits comes from the read the precondition checks: exact."""
         snapshot = outcome.snapshot
         batch = self.client.batch()
-        self._write_snapshot(batch, snapshot, outcome.expected_version)
+        still = self._write_snapshot(batch, outcome)
         for event_id in outcome.touched_events:
             membership = snapshot.events.get(event_id)
             if membership is not None:
@@ -421,28 +480,38 @@ class FirestoreStore:
             results = batch.commit(**self._call)
         except _CONFLICTS as exc:
             raise VersionConflict(snapshot.participant) from exc
-        self._update_times.remember(snapshot.participant, snapshot.version, results[0].update_time)
+        self._update_times.remember(snapshot.participant, snapshot.version, results[0].update_time, still)
+        return still
 
-    def _write_snapshot(
-        self, batch: firestore.WriteBatch, snapshot: ParticipantSnapshot, expected_version: int
-    ) -> None:
-        """Queue the snapshot write with its precondition: absent, or unchanged since read."""
+    def _write_snapshot(self, batch: firestore.WriteBatch, outcome: Outcome) -> list[Waiting]:
+        """Queue the snapshot write with its precondition (absent, or unchanged since read),
+        the message taken off the queue and the turn kept while others wait; what still
+        waits, from that read."""
+        snapshot, expected_version = outcome.snapshot, outcome.expected_version
         reference = self._snapshot_ref(snapshot.participant)
         document = snapshot.model_dump(mode="json")
-        if expected_version == 0:
-            batch.create(reference, document)
-            return
-        update_time = self._update_times.get(snapshot.participant, expected_version)
+        update_time, waiting = (
+            self._update_times.get(snapshot.participant, expected_version)
+            or self._current_read(snapshot.participant, expected_version)
+        )
         if update_time is None:
-            update_time = self._current_update_time(snapshot.participant, expected_version)
+            batch.create(reference, document)
+            return []
+        still = [item for item in waiting if item.message_sid != outcome.message_sid]
+        document[f"{WAITING}.{_waiting_key(outcome.message_sid)}"] = firestore.DELETE_FIELD
+        document[TURN] = _turn_document(outcome.turn if still else None)
         batch.update(reference, document, option=self.client.write_option(last_update_time=update_time))
+        return still
 
-    def _current_update_time(self, participant: str, expected_version: int) -> datetime:
+    def _current_read(self, participant: str, expected_version: int) -> tuple[datetime | None, list[Waiting]]:
         """For a commit of a snapshot this process did not load: read it and check its version."""
         stored = self._snapshot_ref(participant).get(**self._call)
-        if not stored.exists or stored.get("version") != expected_version:
+        if not stored.exists and expected_version == 0:
+            return None, []
+        data = stored.to_dict() if stored.exists else {}
+        if not stored.exists or data.get("version", 0) != expected_version:
             raise VersionConflict(participant)
-        return stored.update_time
+        return stored.update_time, _queue(data).waiting
 
     # events ------------------------------------------------------------------------------
 
@@ -739,7 +808,9 @@ class FirestoreStore:
     def iter_participants(self) -> Iterator[ParticipantSnapshot]:
         query = self._query(q.SNAPSHOTS_ALL)
         for document in _pages(query, self._stream):
-            yield ParticipantSnapshot.model_validate(document.to_dict())
+            data = document.to_dict()
+            if "state" in data:  # not a queue alone (a first message not processed yet)
+                yield ParticipantSnapshot.model_validate(data)
 
     def iter_profiles(self, event_id: str) -> Iterator[dict]:
         """Every spelling's collection (documents the original tools wrote under another

@@ -26,7 +26,9 @@ from listener.models import (
     OutboundReply,
     Outcome,
     ParticipantSnapshot,
+    Queue,
     ReplyStatus,
+    Waiting,
 )
 from listener.operators.privacy import BlockedNumber
 
@@ -35,10 +37,15 @@ class Inbox(Protocol):
     """Every inbound message, recorded once by MessageSid before the webhook answers."""
 
     def record_inbound(self, message: InboundMessage) -> bool:
-        """Record a delivery; False when this MessageSid was already recorded (or was a
-        forgotten participant's)."""
+        """Record a delivery, and that it waits in its participant's queue (in the same
+        write); False when this MessageSid was already recorded (or was a forgotten
+        participant's)."""
 
     def inbound_status(self, message_sid: str) -> InboxStatus | None: ...
+
+    def pending_message(self, message_sid: str) -> InboundMessage | None:
+        """A recorded message still waiting to be processed; None when it is done,
+        forgotten or was never recorded (another process's message, taken over)."""
 
     def pending_inbound(self, received_before: datetime, limit: int = 100) -> list[InboundMessage]:
         """Recorded before `received_before` but not yet processed, oldest first (resumed
@@ -55,13 +62,19 @@ class Conversations(Protocol):
 
     def load_participant(self, participant: str) -> ParticipantSnapshot | None: ...
 
-    def commit(self, outcome: Outcome) -> None:
-        """Apply one message's outcome atomically.
+    def load_queue(self, participant: str) -> tuple[ParticipantSnapshot | None, Queue]:
+        """The snapshot and the participant's queue (their waiting messages, whose turn it
+        is), in the one read a message costs."""
+
+    def commit(self, outcome: Outcome) -> list[Waiting]:
+        """Apply one message's outcome atomically; the participant's messages still
+        waiting after it, oldest first (every one recorded before the commit).
 
         Writes the snapshot (only if its stored version is still
         `outcome.expected_version`, raising `VersionConflict` otherwise), the profiles of
-        the touched events, the interactions, the outbox replies, and marks the inbox item
-        done. All of it or none of it.
+        the touched events, the interactions, the outbox replies, marks the inbox item
+        done (no longer waiting), and keeps `outcome.turn` while other messages still
+        wait (else no one's turn). All of it or none of it.
         """
 
 

@@ -34,7 +34,11 @@ from listener.models import (
     OutboundReply,
     Outcome,
     ParticipantSnapshot,
+    Queue,
     ReplyStatus,
+    Turn,
+    Waiting,
+    in_order,
     takes_receipt,
 )
 from listener.operators.privacy import BlockedNumber
@@ -110,6 +114,11 @@ CREATE TABLE IF NOT EXISTS blocked_numbers (
     key TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS turns (
+    participant TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS health (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     checked_at TEXT NOT NULL
@@ -120,6 +129,7 @@ INDEXES = """
 CREATE INDEX IF NOT EXISTS interactions_by_event ON interactions (event_key, seq);
 CREATE INDEX IF NOT EXISTS interactions_by_participant ON interactions (participant, seq);
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (status, received_at);
+CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox (participant, status, received_at);
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
 CREATE INDEX IF NOT EXISTS outbox_claims ON outbox (status, claimed_until);
 CREATE INDEX IF NOT EXISTS outbox_by_participant ON outbox (participant, created_at);
@@ -166,6 +176,18 @@ def _store_error(exc: Exception) -> StoreError | None:
     if transient or "database is locked" in str(exc):
         return StoreUnavailable(f"SQLite store: {exc}")
     return StoreError(f"SQLite store: {exc}")
+
+
+WAITING = (
+    "SELECT message_sid, received_at, json_extract(data, '$.recorded_by') FROM inbox"
+    " WHERE participant = ? AND status = 'pending' ORDER BY received_at, message_sid"
+)
+"""A participant's waiting messages, oldest first, through `inbox_waiting`."""
+
+
+def _waiting(conn: sqlite3.Connection, participant: str) -> list[Waiting]:
+    rows = conn.execute(WAITING, (participant,)).fetchall()
+    return in_order([Waiting(message_sid=sid, received_at=at, recorded_by=by) for sid, at, by in rows])
 
 
 def _claim_end(reply: OutboundReply) -> str | None:
@@ -363,6 +385,12 @@ class SQLiteStore:
         ).fetchall()
         return [InboundMessage.model_validate_json(row[0]) for row in rows]
 
+    def pending_message(self, message_sid: str) -> InboundMessage | None:
+        row = self._read().execute(
+            "SELECT data FROM inbox WHERE message_sid = ? AND status = 'pending'", (message_sid,)
+        ).fetchone()
+        return InboundMessage.model_validate_json(row[0]) if row else None
+
     def record_failed_attempt(self, message_sid: str, error: str) -> int:
         with self._write() as conn:
             row = conn.execute("SELECT status, attempts FROM inbox WHERE message_sid = ?", (message_sid,)).fetchone()
@@ -383,7 +411,20 @@ class SQLiteStore:
         ).fetchone()
         return ParticipantSnapshot.model_validate_json(row[0]) if row else None
 
-    def commit(self, outcome: Outcome) -> None:
+    def load_queue(self, participant: str) -> tuple[ParticipantSnapshot | None, Queue]:
+        """Three indexed reads of the local file (nothing is billed): the snapshot, the
+        waiting inbox rows, the turn."""
+        conn = self._read()
+        turn = conn.execute("SELECT owner, until FROM turns WHERE participant = ?", (participant,)).fetchone()
+        queue = Queue(
+            waiting=_waiting(conn, participant),
+            turn=Turn(owner=turn[0], until=turn[1]) if turn else None,
+        )
+        return self.load_participant(participant), queue
+
+    def commit(self, outcome: Outcome) -> list[Waiting]:
+        """One transaction; what still waits is read inside it, so a message recorded by
+        another process before the commit is in the answer."""
         snapshot = outcome.snapshot
         with self._write() as conn:
             self._write_snapshot(conn, snapshot, outcome.expected_version)
@@ -422,6 +463,19 @@ class SQLiteStore:
             conn.execute(
                 "UPDATE inbox SET status = 'done' WHERE message_sid = ?", (outcome.message_sid,)
             )
+            still = _waiting(conn, snapshot.participant)
+            self._write_turn(conn, snapshot.participant, outcome.turn if still else None)
+            return still
+
+    @staticmethod
+    def _write_turn(conn: sqlite3.Connection, participant: str, turn: Turn | None) -> None:
+        if turn is None:
+            conn.execute("DELETE FROM turns WHERE participant = ?", (participant,))
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO turns (participant, owner, until) VALUES (?, ?, ?)",
+            (participant, turn.owner, sortable_time(turn.until)),
+        )
 
     @staticmethod
     def _write_snapshot(
@@ -640,6 +694,7 @@ class SQLiteStore:
             for table in ("user_event_tracking", "event_participants", "interactions", "inbox", "outbox"):
                 cursor = conn.execute(f"DELETE FROM {table} WHERE participant = ?", (participant,))
                 removed[table] = cursor.rowcount
+            conn.execute("DELETE FROM turns WHERE participant = ?", (participant,))
         self._checkpoint()
         return removed
 
