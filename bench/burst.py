@@ -46,6 +46,7 @@ from load_client import ConnectionLost, WebhookClient  # noqa: E402
 from reliability_support import ServerProcess, free_port, server_env  # noqa: E402
 from webhook_support import message_form  # noqa: E402
 
+from listener.ai.language_id import LangidIdentifier  # noqa: E402
 from listener.ai.rules import RuleExtractor  # noqa: E402
 from listener.config import Settings  # noqa: E402
 from listener.conversation.engine import Engine  # noqa: E402
@@ -113,8 +114,9 @@ def participant(run: str, index: int) -> str:
 def onboard(store: Store, run: str, count: int) -> None:
     """Join every participant to the run's event, as the engine would, without sending
     the onboarding replies (they are not what the burst measures)."""
-    engine = Engine(Flow.from_file(ROOT / "transitions.yaml"), store,
-                    Services(extractor=RuleExtractor(), events=EventDirectory(store, ttl=60)))
+    flow = Flow.from_file(ROOT / "transitions.yaml")
+    engine = Engine(flow, store, Services(extractor=RuleExtractor(), events=EventDirectory(store, ttl=60),
+                                          languages=LangidIdentifier(flow.languages)))
     event_id = EVENTS[run].event_id
 
     def join(index: int) -> None:

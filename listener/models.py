@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from listener.languages import ENGLISH, LanguageTag, LanguageTags
+
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -80,8 +82,18 @@ class ExtractionSettings(BaseModel):
         return by_default if value is None else bool(value)
 
 
+EventText = str | dict[LanguageTag, str] | None
+"""An event's own text: one string (in the event's default language) or one per language."""
+
+EVENT_TEXTS = ("welcome_message", "initial_message", "completion_message")
+
+
 class EventConfig(BaseModel):
-    """An event's configuration: the `AOI_{event_id}/info` document of the original tools."""
+    """An event's configuration: the `AOI_{event_id}/info` document of the original tools.
+
+    `languages` are the BCP 47 tags of the languages the event runs in, its default first
+    (`[en]` when the document has none): the agent speaks no other language there.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -89,11 +101,11 @@ class EventConfig(BaseModel):
     event_name: str = ""
     event_location: str = ""
     event_background: str = ""
-    welcome_message: str | None = None
-    initial_message: str | None = None
-    completion_message: str | None = None
+    welcome_message: EventText = None
+    initial_message: EventText = None
+    completion_message: EventText = None
     extraction_settings: ExtractionSettings = Field(default_factory=ExtractionSettings)
-    languages: list[str] = Field(default_factory=list)
+    languages: LanguageTags = Field(default_factory=lambda: [ENGLISH])
     responses: Literal["llm", "template", "silent"] = "llm"
     interaction_limit: int | None = Field(default=None, ge=1)
     closed: bool = False
@@ -107,9 +119,40 @@ class EventConfig(BaseModel):
             )
         return value
 
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _english_when_none(cls, value: object) -> object:
+        """A document of the original tools has no languages (or an empty list): English."""
+        return [ENGLISH] if value is None or value == [] else value
+
+    @model_validator(mode="after")
+    def _texts_in_listed_languages(self) -> EventConfig:
+        for field in EVENT_TEXTS:
+            text = getattr(self, field)
+            if isinstance(text, dict):
+                unlisted = [tag for tag in text if tag not in self.languages]
+                if unlisted:
+                    raise ValueError(
+                        f"{field} is written in {', '.join(unlisted)}, which the event does not list in "
+                        f"languages ({', '.join(self.languages)})"
+                    )
+        return self
+
     @property
     def display_name(self) -> str:
         return self.event_name or self.event_id
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def text(self, field: str, language: str) -> str | None:
+        """The event's own `field` text in `language`: a plain string is in the event's
+        default language; None when the event has none in that language."""
+        value = getattr(self, field)
+        if isinstance(value, dict):
+            return value.get(language) or None
+        return value if value and language == self.default_language else None
 
 
 class Answer(BaseModel):
@@ -144,6 +187,10 @@ class ParticipantSnapshot(BaseModel):
     `recent_message_sids` are the last messages processed: with the version check they make
     processing idempotent at the cost of no extra read (a worker that picks up a message
     another worker just finished sees it here and stops).
+    `language` is the participant's own language, as their messages showed it or as they
+    chose it (`language_chosen`: then what they write no longer changes it); None until
+    either. It follows them from event to event: an event that does not list it speaks
+    its default language to them, and the next one that lists it speaks it again.
     """
 
     participant: str
@@ -154,6 +201,8 @@ class ParticipantSnapshot(BaseModel):
     pending: dict[str, Any] = Field(default_factory=dict)
     last_message_at: datetime | None = None
     recent_message_sids: list[str] = Field(default_factory=list)
+    language: LanguageTag | None = None
+    language_chosen: bool = False
     version: int = 0
 
     @property
@@ -171,7 +220,9 @@ class Interaction(BaseModel):
 
     `kind` says what the message was to the conversation (a contribution while listening,
     an answer to a question, a command, an onboarding step, a reply), so exports can keep
-    only what participants said while listening.
+    only what participants said while listening. `language` is the language it was
+    written in: for a message in, the one its words showed (or the transcription
+    reported), else the participant's language then; for a reply, the one it was sent in.
     """
 
     id: str
@@ -183,6 +234,7 @@ class Interaction(BaseModel):
     transcript: str | None = None
     transcription_model: str | None = None
     transcript_language: str | None = None
+    language: str | None = None
     media: list[Media] = Field(default_factory=list)
     state: str
     at: datetime
@@ -216,13 +268,17 @@ class ComposeRequest(BaseModel):
     """What the composer needs to write an acknowledgement after the commit.
 
     The reply's own `text` is the graph's template: it goes out as it is when no model is
-    configured, or the model is slow, down or writes something unusable.
+    configured, or the model is slow, down or writes something unusable. `language` is
+    the participant's (`language_name` its own name): the model writes in it, whatever
+    language the message was in.
     """
 
     event_id: str
     text: str
     name: str = ""
     count: int = 0
+    language: LanguageTag = ENGLISH
+    language_name: str = ""
 
 
 class OutboundReply(BaseModel):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from listener.ai.composer import Composer, TemplateComposer
+from listener.ai.language_id import LangidIdentifier
 from listener.ai.rules import RuleExtractor
 from listener.ai.transcription import Transcriber, UnavailableTranscriber
 from listener.config import Settings
@@ -42,9 +43,14 @@ class Runtime:
         self.store.close()
 
 
-def build_services(settings: Settings, store: Store) -> Services:
-    """What the step reads through: the offline rules and the event directory."""
-    return Services(extractor=RuleExtractor(), events=EventDirectory(store, ttl=settings.event_cache_seconds))
+def build_services(settings: Settings, store: Store, flow: Flow) -> Services:
+    """What the step reads through: the offline rules, the event directory, and the
+    offline language identifier for the languages the flow ships."""
+    return Services(
+        extractor=RuleExtractor(),
+        events=EventDirectory(store, ttl=settings.event_cache_seconds),
+        languages=LangidIdentifier(flow.languages),
+    )
 
 
 def build_runtime(settings: Settings | None = None, store: Store | None = None) -> Runtime:
@@ -54,7 +60,7 @@ def build_runtime(settings: Settings | None = None, store: Store | None = None) 
     settings = settings or Settings()
     flow = Flow.from_file(settings.flow_file)
     store = store or open_store(settings.store_url, settings)
-    services = build_services(settings, store)
+    services = build_services(settings, store, flow)
     engine = Engine(flow, store, services)
     if not settings.openai_api_key:
         return Runtime(settings, flow, store, engine, UnavailableTranscriber(), TemplateComposer())

@@ -44,5 +44,7 @@ def acknowledge(turn: Turn) -> None:
             text=turn.text,
             name=given_name(turn),
             count=membership.messages if membership else 0,
+            language=turn.language,
+            language_name=turn.flow.spec.languages[turn.language][0],
         )
     turn.say_text(enforce_brevity(turn.render("acknowledgement")), compose=compose)

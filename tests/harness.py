@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from listener.ai.language_id import LangidIdentifier
 from listener.ai.rules import RuleExtractor
 from listener.conversation.engine import Engine
 from listener.conversation.events import EventDirectory
@@ -85,8 +86,10 @@ def fixture_events() -> dict[str, EventConfig]:
 
 
 def make_engine(store: Store, flow: Flow | None = None, extractor=None) -> Engine:
-    services = Services(extractor=extractor or RuleExtractor(), events=EventDirectory(store, ttl=0))
-    return Engine(flow or shipped_flow(), store, services)
+    flow = flow or shipped_flow()
+    services = Services(extractor=extractor or RuleExtractor(), events=EventDirectory(store, ttl=0),
+                        languages=LangidIdentifier(flow.languages))
+    return Engine(flow, store, services)
 
 
 class Pipeline:

@@ -164,10 +164,10 @@ def test_a_designer_edits_the_flow_reloads_and_plays_it(page, console_app):  # n
     page.goto(console_app.url + "/console/simulator")
     flow_file: Path = console_app.flow_file
     original = flow_file.read_text()
-    asked = 'ask: "What\'s your name? (You can also say \\"anonymous\\".)"'
+    asked = 'en: "What\'s your name? (You can also say \\"anonymous\\".)"'
     assert asked in original
     try:
-        flow_file.write_text(original.replace(asked, 'ask: "Who are you, then?"'))
+        flow_file.write_text(original.replace(asked, 'en: "Who are you, then?"'))
         page.click("#reload")
         page.click("#start-over")
         page.wait_for_function("document.querySelectorAll('#chat li').length === 0")

@@ -2,10 +2,11 @@
 
 Each step may act (`send`, `voice`, `media`, `wait_hours`, `delete_event`, `repeat_last`)
 and then check: `replies` (regular expressions, one per reply, in order; the count must
-match), `state`, `current_event`, `profile` (event -> fields that must equal), and
-`inbound` (the stored record of the message just sent: its event and kind, or `parked`),
-`earlier` (the same for the message sent at an earlier step) and `pending` (the keys of the
-values the snapshot holds until the flow settles them: none once it has).
+match), `state`, `current_event`, `language` (the participant's, in their snapshot),
+`profile` (event -> fields that must equal), and `inbound` (the stored record of the
+message just sent: its event and kind, or `parked`), `earlier` (the same for the message
+sent at an earlier step) and `pending` (the keys of the values the snapshot holds until the
+flow settles them: none once it has).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def run_script(script: dict, store, engine=None) -> None:
             assert snapshot.state == step["state"], where
         if "current_event" in step:
             assert snapshot.current_event_id == step["current_event"], where
+        if "language" in step:
+            assert snapshot.language == step["language"], f"{where}: language {snapshot.language!r}"
         for event_id, fields in (step.get("profile") or {}).items():
             profile = store.get_profile(event_id, chat.participant) or {}
             for field, value in fields.items():

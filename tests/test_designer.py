@@ -24,7 +24,7 @@ from listener.models import EventConfig
 from listener.store.sqlite import SQLiteStore
 
 SHIPPED = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
-AFTER_REGION = '''    reask: "Sorry, which region, town or area do you live in? Or say \\"prefer not to say\\"."
+AFTER_REGION = '''      zh-Hant: "抱歉，請問你住在哪個地區或城市？也可以回覆「不想說」。"
 '''
 OCCUPATION = '''  - key: occupation
     type: text
@@ -101,7 +101,7 @@ def test_added_questions_are_asked_after_the_region_stored_and_exported(designed
     tttc = listener(["export", "CAMPUS", "--format", "tttc"], tmp_path, **env)
     assert tttc.returncode == 0, tttc.stderr
     rows = list(csv.DictReader(io.StringIO(tttc.stdout)))
-    assert list(rows[0]) == ["comment-id", "comment-body", "interview", "age", "gender", "region", "occupation", "role"]
+    assert list(rows[0]) == ["comment-id", "comment-body", "interview", "age", "gender", "region", "occupation", "role", "language"]
     assert (rows[0]["interview"], rows[0]["occupation"], rows[0]["role"]) == ("Robin", "I'm a nurse at the hospital", "visitor")
     for form in ("csv", "jsonl"):
         done = listener(["export", "CAMPUS", "--format", form], tmp_path, **env)
@@ -121,7 +121,7 @@ def test_added_questions_are_asked_after_the_region_stored_and_exported(designed
         (("      - questions: profile.still_to_ask   # one route per question, in order, while still to ask\n", ""),
          "questions", "no routing state routes to the questions: add `- questions: profile.still_to_ask`"),
         (('    ask: "What do you do for a living?"', '    ask: "What do you do for a living, {nmae}?"'),
-         "texts.ask_occupation", "{nmae} is not a value any text can use (did you mean {name}?)"),
+         "questions.4.ask", "{nmae} is not a value any text can use (did you mean {name}?)"),
         (("    type: text\n    max_words: 6", "    type: paragraph\n    max_words: 6"),
          "questions.4", "'text', 'number', 'choice', 'yes_no'"),
         (("  joined: [questions, listening,", "  joined: [listening,"),

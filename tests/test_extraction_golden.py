@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 from fake_openai import FakeOpenAI
+from harness import shipped_flow
 from golden_support import (
     DECLINED,
     EVENT_QUESTIONS,
@@ -24,7 +25,8 @@ from listener.conversation.extraction import Extraction
 
 GOLDEN = load()
 MINIMUM_RULES_RATE = 0.95
-LANGUAGES = ("en", "es", "fr", "pt", "sw", "zh")
+LANGUAGES = tuple(shipped_flow().languages)
+"""The languages the flow speaks: the table has answers in each."""
 # The model path as the OpenAI reader reads: one schema made from each question's
 # declaration (its value under the question's own key), a pick among events.
 MODEL_CASES = GOLDEN.cases
@@ -49,6 +51,15 @@ def test_the_table_is_broad_enough() -> None:
     assert repeated == []
     gives = Counter(case.gives for case in GOLDEN.cases)
     assert gives[NOT_UNDERSTOOD] >= 40 and gives[DECLINED] >= 15
+
+
+def test_every_language_the_flow_speaks_answers_every_shipped_question() -> None:
+    """Each shipped language has its own answers to name, age, gender and region (numbers
+    in words, the gender choices and their synonyms among them) and to a yes/no question."""
+    count = Counter((case.lang, case.q) for case in GOLDEN.cases)
+    thin = {(language, q): count[(language, q)] for language in LANGUAGES
+            for q in ("name", "age", "gender", "region", "follow_up") if count[(language, q)] < 4}
+    assert len(LANGUAGES) >= 6 and thin == {}, thin
 
 
 def test_every_question_answer_has_a_model_reading_recorded() -> None:

@@ -39,7 +39,7 @@ def test_the_reply_is_written_from_the_event_and_the_participants_words(fake):
     sent = fake.chat_requests()[0]
     assert sent.json["store"] is False and sent.json["model"] == "test-chat-model"
     assert sent.participant_text == "Los autobuses nocturnos no pasan por mi barrio."
-    for fact in ("Town Hall", "Leeds Civic Hall", "bus routes", "same language", "two short sentences"):
+    for fact in ("Town Hall", "Leeds Civic Hall", "bus routes", "language named", "two short sentences"):
         assert fact in sent.system_text
 
 
@@ -108,3 +108,19 @@ def test_the_same_reply_composed_again_reads_the_same_text(fake):
     composer = composer_for(fake, [EVENT])
     assert composer.compose(owed()) == composer.compose(owed()) == "Noted, thank you."
     assert len(fake.chat_requests()) == 1
+
+
+def test_the_reply_is_asked_in_the_participants_language_whatever_the_message_is_in(fake):
+    """A participant spoken to in French who writes a line of English still gets French;
+    a French reply that carries a link is still refused for the template."""
+    fake.queue(Answer.text("Merci, Lucía, c'est bien noté."), Answer.text("Merci ! Voir https://example.test/plan"))
+    composer = composer_for(fake, [EVENT])
+    french = owed("The night buses skip my street.", "SM1-r1")
+    french.compose = french.compose.model_copy(update={"language": "fr", "language_name": "français"})
+    assert composer.compose(french) == "Merci, Lucía, c'est bien noté."
+    assert "Write in the language whose BCP 47 tag is fr (français)." in fake.chat_requests()[0].system_text
+    linked = owed("The night buses skip my street.", "SM2-r1")
+    linked.compose = french.compose
+    assert composer.compose(linked) == TEMPLATE
+    english = fake.chat_requests()
+    assert len(english) == 2 and "tag is fr" in english[1].system_text

@@ -118,13 +118,13 @@ def test_export_tttc_is_one_row_per_participant_with_what_they_said(any_store, t
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""  # no progress without a terminal
     rows = list(csv.reader(out.open(newline="")))
-    assert rows[0] == ["comment-id", "comment-body", "interview", "age", "gender", "region"]
+    assert rows[0] == ["comment-id", "comment-body", "interview", "age", "gender", "region", "language"]
     by_name = {row[2]: row for row in rows[1:]}
     assert set(by_name) == {"Alex", "Sam"}  # Robin said nothing while listening
     # only what was said while listening: no answers, no command, no bot replies
     assert by_name["Alex"][1] == "the buses are late\nwe need more trees"
-    assert by_name["Alex"][3:] == ["34", "female", "Bristol"]
-    assert by_name["Sam"][1:] == ["more bike lanes please", "Sam", "61", "male", "Bath"]
+    assert by_name["Alex"][3:] == ["34", "female", "Bristol", "en"]
+    assert by_name["Sam"][1:] == ["more bike lanes please", "Sam", "61", "male", "Bath", "en"]
     keys = [row[0] for row in rows[1:]]
     assert all(key.startswith("p-") for key in keys) and len(set(keys)) == 2
     assert "+1555" not in out.read_text() and "1555030" not in out.read_text()

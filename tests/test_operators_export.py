@@ -97,7 +97,7 @@ def test_tttc_columns_are_exactly_those_talk_to_the_city_reads(big_store, tmp_pa
     with out_path.open(newline="") as written:
         reader = csv.DictReader(written)
         first = next(reader)
-    assert reader.fieldnames == ["comment-id", "comment-body", "interview", "age", "gender", "region"]
+    assert reader.fieldnames == ["comment-id", "comment-body", "interview", "age", "gender", "region", "language"]
     assert first["interview"] == "Person 0"
     assert first["comment-body"].split("\n") == [f"thought {n} of person 0" for n in range(PER_PARTICIPANT)]
 
@@ -105,4 +105,4 @@ def test_tttc_columns_are_exactly_those_talk_to_the_city_reads(big_store, tmp_pa
 def test_tttc_has_a_column_for_each_declared_question_but_the_name_in_interview():
     occupation = TypeAdapter(Question).validate_python({"key": "occupation", "type": "text", "ask": "Your job?"})
     questions = [*shipped_flow().spec.questions, occupation]
-    assert tttc_columns(questions) == ["comment-id", "comment-body", "interview", "age", "gender", "region", "occupation"]
+    assert tttc_columns(questions) == ["comment-id", "comment-body", "interview", "age", "gender", "region", "occupation", "language"]

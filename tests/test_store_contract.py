@@ -674,7 +674,8 @@ def test_recovery_reads_only_the_replies_no_sender_holds(any_store):
 
 
 def test_events_are_found_without_regard_to_case(any_store):
-    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM", "SHORT-POLL", "TOWNHALL"]
+    assert [event.event_id for event in any_store.list_events()] == [
+        "CLIMATE24", "FORO-BOGOTA", "MTL-FORUM", "NBO-BARAZA", "OLDFAIR", "QUIET-ROOM", "SHORT-POLL", "TOWNHALL"]
     assert any_store.get_event("climate24").event_name == "Climate Assembly"
     assert any_store.get_event("NOPE") is None
     changed = any_store.get_event(EVENT).model_copy(update={"event_name": "Climate Assembly 2"})
@@ -684,11 +685,12 @@ def test_events_are_found_without_regard_to_case(any_store):
     any_store.put_event(recased)
     stored = any_store.get_event("CLIMATE24")
     assert (stored.event_id, stored.event_name) == ("CLIMATE24", "Climate Assembly 3"), "snapshots name it so"
-    assert len(any_store.list_events()) == 5
+    assert len(any_store.list_events()) == 8
     assert any_store.delete_event("townhall") is True
     assert any_store.delete_event("townhall") is False
     assert any_store.get_event(OTHER_EVENT) is None
-    assert [event.event_id for event in any_store.list_events()] == ["CLIMATE24", "OLDFAIR", "QUIET-ROOM", "SHORT-POLL"]
+    assert [event.event_id for event in any_store.list_events()] == [
+        "CLIMATE24", "FORO-BOGOTA", "MTL-FORUM", "NBO-BARAZA", "OLDFAIR", "QUIET-ROOM", "SHORT-POLL"]
 
 
 # privacy ----------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The step commits a reply whose text is the graph's template and, for an event whose
 replies the model writes, what the composer needs (`ComposeRequest`). After the commit
-the composer writes the reply in the event's voice, in the language of the participant's
-message; the template goes out instead when no model is configured, or the model is slow
+the composer writes the reply in the event's voice, in the participant's language (the
+one the step spoke to them in); the template goes out instead when no model is configured, or the model is slow
 (past its deadline), refuses, is down, or writes something that is not two plain
 sentences (`plain_reply`: no links, markup or JSON). A crash between the commit and the
 send loses nothing: the owed reply is in the outbox and is composed again on recovery.
@@ -86,7 +86,7 @@ class OpenAIComposer:
                     completion = await self.client.chat.completions.create(
                         model=self.model,
                         messages=[
-                            {"role": "system", "content": prompts.acknowledge(event, request.name)},
+                            {"role": "system", "content": prompts.acknowledge(event, request.name, request.language, request.language_name)},
                             {"role": "user", "content": request.text},
                         ],
                         max_completion_tokens=REPLY_TOKENS,

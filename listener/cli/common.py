@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from listener.config import Settings
 from listener.conversation.flow import Flow
-from listener.conversation.graph import FlowError
+from listener.conversation.graph import FlowError, Graph
 from listener.conversation.questions import Question
 from listener.runtime import Runtime, build_runtime
 from listener.store import Store, open_store
@@ -36,9 +36,14 @@ def opened_store(settings: Settings | None = None) -> Iterator[Store]:
         store.close()
 
 
-def flow_questions(settings: Settings | None = None) -> list[Question]:
-    """The questions of the flow `FLOW_FILE` names (exports and event listings follow them)."""
+def flow_graph(settings: Settings | None = None) -> Graph:
+    """The checked graph of the flow `FLOW_FILE` names, or its error as a command's."""
     try:
-        return Flow.from_file((settings or Settings()).flow_file).spec.questions
+        return Flow.from_file((settings or Settings()).flow_file).graph
     except FlowError as exc:
         raise CommandError(str(exc)) from exc
+
+
+def flow_questions(settings: Settings | None = None) -> list[Question]:
+    """The questions of the flow `FLOW_FILE` names (exports and event listings follow them)."""
+    return flow_graph(settings).spec.questions

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from listener.cli.common import CommandError, flow_questions, opened_store
+from listener.cli.common import CommandError, flow_graph, flow_questions, opened_store
 from listener.conversation.questions import Question
 from listener.models import EventConfig
 from listener.operators.eventfile import EventFile, EventFileError, load_event_file
@@ -38,11 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_event_file(path: str) -> EventFile:
-    """The event in a file, or an error naming the file and each bad field with its line."""
+    """The event in a file, or an error naming the file and each bad field with its line;
+    an event that lists a language the flow does not speak fully is refused, each text
+    missing in it named with its line."""
+    graph = flow_graph()
     try:
-        return load_event_file(path, [question.key for question in flow_questions()])
+        loaded = load_event_file(path, [question.key for question in graph.spec.questions])
     except EventFileError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
+    problems = graph.language_problems(loaded.event.languages)
+    if problems:
+        raise CommandError("\n".join([f"{path}: languages: the flow cannot speak every language the event lists", *problems]),
+                           exit_code=2)
+    return loaded
 
 
 def existing_event(store: Events, event_id: str) -> EventConfig:

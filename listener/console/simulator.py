@@ -114,7 +114,7 @@ class Simulator:
         flow = await asyncio.to_thread(Flow.from_file, self.settings.flow_file)
         if self.worker is not None:
             await self.worker.stop()
-        services = build_services(self.settings, self.store)
+        services = build_services(self.settings, self.store, flow)
         engine = Engine(flow, self.store, services)
         sender = SimulatedSender(self.lines, self.clock)
         delivery = Delivery(self.store, sender, RetryPolicy.from_settings(self.settings))

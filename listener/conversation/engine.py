@@ -64,7 +64,7 @@ class Engine:
     def _aside(self, snapshot: ParticipantSnapshot | None, message: InboundMessage) -> Outcome:
         working = snapshot if snapshot is not None else self.flow.new_snapshot(message.participant)
         expected_version = working.version
-        record = inbound_record(message, SET_ASIDE, working.current_event_id, working.state)
+        record = inbound_record(message, SET_ASIDE, working.current_event_id, working.state, working.language)
         self._remember(working, message)
         working.version = expected_version + 1
         return Outcome(

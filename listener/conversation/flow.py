@@ -8,7 +8,6 @@ a state of the conversation: all of that is in the graph.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from transitions import Machine
 
-from listener.conversation.graph import Graph, StateSpec, load_graph
+from listener.conversation.graph import Graph, StateSpec, load_graph, normalise
 from listener.conversation.turn import Turn
 from listener.conversation.values import TEMPLATE_VALUES, fill
 from listener.models import EventConfig, ParticipantSnapshot
@@ -36,13 +35,6 @@ class Candidate:
     trigger: str
     argument: str = ""
     command: bool = False
-
-
-def normalise(text: str) -> str:
-    """Fold case, accents' width forms and spacing so commands match however typed."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"\s+", " ", text).strip()
-    return text.strip(" .!?¡¿,;:'\"-*_")
 
 
 def _mark(label: str, turn: Turn) -> None:
@@ -85,10 +77,13 @@ class Flow:
             (
                 (normalise(word), command)
                 for command in self.spec.inbound.commands
-                for word in command.words
+                for word in command.all_words()
             ),
             key=lambda pair: -len(pair[0]),
         )
+        self.on_message = [graph.callback(name) for name in self.spec.inbound.on_message]
+        self.languages = graph.complete_languages()
+        """The languages the flow speaks (every text written in each), its default first."""
 
     @classmethod
     def from_file(cls, path: str | Path) -> Flow:
@@ -128,7 +123,7 @@ class Flow:
         text = normalise(turn.text)
         for words, command in self._commands:
             if command.argument:
-                if text == words or text.startswith(words + " "):
+                if text == words or text.startswith(words + " ") or (_joined_script(words) and text.startswith(words)):
                     found.append(Candidate(command.trigger, _argument(turn.text, words), True))
                     break
             elif text == words:
@@ -149,7 +144,11 @@ class Flow:
     def run(self, turn: Turn) -> Candidate:
         """Fire the first trigger the current state takes and whose guards pass; then route."""
         fired = None
-        for candidate in self.candidates(turn):
+        candidates = self.candidates(turn)
+        turn.command = next((candidate.trigger for candidate in candidates if candidate.command), None)
+        for callback in self.on_message:
+            callback(turn)
+        for candidate in candidates:
             if candidate.trigger not in self.triggers_by_state[turn.state]:
                 continue
             turn.trigger = candidate.trigger
@@ -170,22 +169,48 @@ class Flow:
             self.machine.events[ROUTE_TRIGGER].trigger(turn, turn)
         raise FlowStuck(f"routing did not settle within {MAX_ROUTING_STEPS} steps at {turn.state!r}")
 
+    # languages -------------------------------------------------------------------------
+
+    def offered(self, event: EventConfig | None) -> list[str]:
+        """The languages spoken here: the event's (those the flow speaks), else, before
+        any event, every language the flow speaks."""
+        if event is None:
+            return self.languages
+        return [tag for tag in event.languages if tag in self.languages] or self.languages[:1]
+
+    def speaks(self, preferred: str | None, event: EventConfig | None) -> str:
+        """The participant's language where they are, else the default language there."""
+        offered = self.offered(event)
+        return preferred if preferred in offered else offered[0]
+
     # texts -----------------------------------------------------------------------------
 
-    def render(self, key: str, event: EventConfig | None, values: dict, rotation: int = 0) -> str:
-        """The text `key`, overridden by the event's own field where the graph says so."""
+    def render(self, key: str, event: EventConfig | None, values: dict, rotation: int = 0,
+               language: str | None = None) -> str:
+        """The text `key` in `language` (the flow's default when None), overridden by the
+        event's own field in that language where the graph says so."""
         spec = self.spec.texts[key]
+        language = language or self.languages[0]
         template = None
         if spec.from_event and event is not None:
-            template = getattr(event, spec.from_event, None) or None
+            template = event.text(spec.from_event, language)
         if template is None:
-            template = spec.text if isinstance(spec.text, str) else spec.text[rotation % len(spec.text)]
+            variants = spec.text[language]
+            template = variants if isinstance(variants, str) else variants[rotation % len(variants)]
         return fill(template, values)
+
+
+def _joined_script(words: str) -> bool:
+    """A command in a script written without spaces ("改名小明"): its argument may follow at once."""
+    return bool(words) and unicodedata.east_asian_width(words[-1]) == "W"
 
 
 def _argument(original: str, words: str) -> str:
     """The participant's own words after a command, case kept ("change name Ana María")."""
     folded = unicodedata.normalize("NFKC", original).strip()
+    if _joined_script(words) and normalise(folded).startswith(words):
+        rest = folded[folded.casefold().index(words) + len(words):]
+        return rest.strip(" :,-：，").strip()
     count = len(words.split(" "))
     parts = folded.split(None, count)
     rest = parts[count] if len(parts) > count else ""

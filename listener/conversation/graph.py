@@ -12,8 +12,9 @@ import difflib
 import importlib
 import pkgutil
 import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,27 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from listener.conversation.questions import Question
+from listener.conversation.questions import Localized, Question
 from listener.conversation.values import known_values, placeholders
 from listener.conversation.wording import GuardWords, words_of
 from listener.errors import describe_validation_error, first_validation_problem
+from listener.languages import ENGLISH, LanguageTag, as_localized
 
 CALLBACK_PATTERN = re.compile(r"^(?P<module>[a-z_][a-z0-9_]*)\.(?P<func>[a-z_][a-z0-9_]*)(?:\((?P<args>[^()]*)\))?$")
 ANY_STATE = "*"
+ANY_LANGUAGE = "*"
+"""The key of a command's words written as one list: understood in every language."""
 QUESTIONS_GROUP = "questions"
 """The group of every declared question's state, made by the loader."""
+
+
+def normalise(text: str) -> str:
+    """Fold case, accents, width forms and spacing so commands match however typed
+    ("Menú", "menu", "CAMBIAR IDIOMA inglés")."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    text = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    text = re.sub(r"\s+", " ", text).strip()
+    return text.strip(" .!?¡¿,;:'\"-*_。！？，")
 
 
 class FlowError(Exception):
@@ -47,12 +60,43 @@ class _Spec(BaseModel):
 
 
 class CommandSpec(_Spec):
-    """Words that fire a trigger in any state that handles it (`change name <name>`)."""
+    """Words that fire a trigger in any state that handles it (`change name <name>`).
+
+    `words` is one list understood whatever the participant's language, or a list per
+    language (`{en: [help], es: [ayuda]}`); either way every word works for everyone,
+    and `{commands}` shows the first word in the participant's language.
+    """
 
     trigger: str
-    words: list[str] = Field(min_length=1)
+    words: dict[str, list[str]]
     argument: bool = False
     listed: bool = Field(default=True, description="shown by {commands} where it works")
+
+    @field_validator("words", mode="before")
+    @classmethod
+    def _by_language(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {ANY_LANGUAGE: value}
+        return as_localized(value) if isinstance(value, dict) else value
+
+    @field_validator("words")
+    @classmethod
+    def _some_words(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not any(value.values()):
+            raise ValueError("a command needs at least one word")
+        return value
+
+    @property
+    def per_language(self) -> bool:
+        return ANY_LANGUAGE not in self.words
+
+    def all_words(self) -> list[str]:
+        return [word for words in self.words.values() for word in words]
+
+    def word_in(self, language: str) -> str:
+        """The word `{commands}` shows a participant who speaks `language`."""
+        words = self.words.get(language) or self.words.get(ANY_LANGUAGE) or self.all_words()
+        return words[0]
 
 
 class SilenceSpec(_Spec):
@@ -69,6 +113,14 @@ class InboundSpec(_Spec):
     after_silence: SilenceSpec | None = None
     media_only: str | None = None
     message: str = "message"
+    on_message: list[str] = Field(
+        default_factory=list, description="callbacks run on every message before its trigger fires"
+    )
+
+    @field_validator("on_message", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return _as_list(value)
 
     def triggers(self) -> set[str]:
         names = {command.trigger for command in self.commands} | {self.message}
@@ -80,9 +132,10 @@ class InboundSpec(_Spec):
 
 
 class TextSpec(_Spec):
-    """A text the bot says; `from_event` names the event field that overrides it."""
+    """A text the bot says, in each language the flow ships (a list rotates); `from_event`
+    names the event field that overrides it."""
 
-    text: str | list[str]
+    text: Localized
     from_event: str | None = None
 
 
@@ -175,8 +228,10 @@ class QuestionStateSpec(_Spec):
 
 
 class GraphSpec(_Spec):
-    """The whole file."""
+    """The whole file. `languages` are the ones it ships, the default first, each with
+    the names people call it by (`language español`); every text is in each."""
 
+    languages: dict[LanguageTag, list[str]] = Field(default_factory=lambda: {ENGLISH: ["English"]}, min_length=1)
     initial: str
     behaviour: str = "states"
     settings: FlowSettings = Field(default_factory=FlowSettings)
@@ -194,9 +249,17 @@ class GraphSpec(_Spec):
         if not isinstance(value, dict):
             return value
         return {
-            key: {"text": text} if isinstance(text, (str, list)) else text
+            key: text if isinstance(text, dict) and "text" in text else {"text": text}
             for key, text in value.items()
         }
+
+    @field_validator("languages")
+    @classmethod
+    def _named(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for tag, names in value.items():
+            if not names:
+                raise ValueError(f"{tag}: give the language's own name (and the names people call it by)")
+        return value
 
 
 @dataclass(frozen=True)
@@ -267,6 +330,15 @@ class _Lines:
         return self.lines.get(())
 
 
+@dataclass(frozen=True)
+class MissingText:
+    """A text a declared language has no words for, and where it was declared."""
+
+    what: str
+    key: str
+    line: int
+
+
 @dataclass
 class Graph:
     """A checked graph: the spec plus every callback resolved to a function."""
@@ -277,6 +349,8 @@ class Graph:
     states: dict[str, StateSpec]
     lines: GraphLines | None = None
     question_routes: dict[str, list[QuestionRoutes]] | None = None
+    missing: dict[str, list[MissingText]] = field(default_factory=dict)
+    """By declared language, the texts not written in it (none for a complete one)."""
     text: str = ""
 
     def callback(self, reference: str) -> Callable[..., Any]:
@@ -300,6 +374,23 @@ class Graph:
             else:
                 expanded.append(name)
         return list(dict.fromkeys(expanded))
+
+    def complete_languages(self) -> list[str]:
+        """The declared languages every text is written in, the default first: the only
+        ones the agent speaks."""
+        return [tag for tag in self.spec.languages if not self.missing.get(tag)]
+
+    def language_problems(self, listed: list[str]) -> list[str]:
+        """For languages an event lists, each one the flow does not declare and each text
+        missing in one, with its line ("transitions.yaml:512: text 'ask_event_id' has no fr")."""
+        problems = []
+        for tag in listed:
+            if tag not in self.spec.languages:
+                problems.append(f"{self.source}: {tag} is not among the flow's languages "
+                                f"({', '.join(self.spec.languages)}): declare it under languages: and write every text in it")
+                continue
+            problems += [f"{self.source}:{gap.line}: {gap.key}: {gap.what} has no {tag}" for gap in self.missing.get(tag, [])]
+        return problems
 
     @property
     def questions(self) -> dict[str, Question]:
@@ -348,6 +439,7 @@ class _Checker:
         self.origins: dict[tuple, tuple] = {}
         """Where the loader's own states and routes were declared (a question, a route)."""
         self.question_routes: dict[str, list[QuestionRoutes]] = {}
+        self.missing: dict[str, list[MissingText]] = {}
         self.declared = GraphLines(
             states={
                 **{state.name: lines.line(("states", index)) or 0 for index, state in enumerate(spec.states)},
@@ -361,12 +453,8 @@ class _Checker:
         )
 
     def fail(self, path: tuple, message: str) -> None:
-        for made in sorted(self.origins, key=len, reverse=True):
-            if path[: len(made)] == made:
-                path = (*self.origins[made], *path[len(made):])
-                break
-        where = ".".join(str(part) for part in path)
-        raise FlowError(f"{self.source}:{self.lines.line(path)}: {where}: {message}")
+        where, line = self.where(path)
+        raise FlowError(f"{self.source}:{line or None}: {where}: {message}")
 
     def _write_out_questions(self) -> None:
         """Each declared question becomes its state (after the routing state that routes to
@@ -387,6 +475,7 @@ class _Checker:
                 if key in spec.texts:
                     self.fail(("texts", key), f"text {key!r} is the question {question.key!r}'s own: write it under questions:")
                 spec.texts[key] = TextSpec(text=text)
+                self.origins[("texts", key)] = ("questions", index, "ask" if key == question.ask_text else "reask")
             made_states.append(StateSpec(
                 name=question.state,
                 description=f"Asked the question {question.key!r}; waits for the answer.",
@@ -445,13 +534,14 @@ class _Checker:
             states[state.name] = state
         graph = Graph(
             spec=spec, source=self.source, callbacks=self.callbacks, states=states,
-            lines=self.declared, question_routes=self.question_routes,
+            lines=self.declared, question_routes=self.question_routes, missing=self.missing,
         )
         if spec.initial not in states:
             self.fail(("initial",), f"unknown state {spec.initial!r}")
         if states[spec.initial].routing:
             self.fail(("initial",), "the initial state must wait for a message, not route")
         self._check_texts()
+        self._check_languages()
         for group, members in spec.groups.items():
             if group in states:
                 self.fail(("groups", group), f"group {group!r} has the name of a state")
@@ -459,6 +549,7 @@ class _Checker:
                 if name not in states and name not in spec.groups:
                     self.fail(("groups", group, index), f"unknown state or group {name!r}")
         self._check_group_cycles()
+        self._resolve_all(("inbound",), spec.inbound, ("on_message",))
         self._check_states(states)
         self._check_transitions(graph)
         self._check_paths(graph)
@@ -493,7 +584,7 @@ class _Checker:
             importlib.import_module(f"{self.spec.behaviour}.{module.name}")
         known = known_values(question.key for question in self.spec.questions)
         for key, text in self.spec.texts.items():
-            for variant in _as_list(text.text):
+            for variant in (written for texts in text.text.values() for written in _as_list(texts)):
                 for name in placeholders(variant):
                     if name not in known:
                         close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -512,8 +603,59 @@ class _Checker:
 
     def _check_texts(self) -> None:
         for key, text in self.spec.texts.items():
-            if isinstance(text.text, list) and not text.text:
-                self.fail(("texts", key), "a list of texts needs at least one text")
+            for language, variant in text.text.items():
+                if isinstance(variant, list) and not variant:
+                    self.fail(("texts", key, language), "a list of texts needs at least one text")
+
+    def where(self, path: tuple) -> tuple[str, int]:
+        """The dotted key and line a path was declared at (a question's own text at the
+        question's `ask:`/`reask:`)."""
+        for made in sorted(self.origins, key=len, reverse=True):
+            if path[: len(made)] == made:
+                path = (*self.origins[made], *path[len(made):])
+                break
+        return ".".join(str(part) for part in path), self.lines.line(path) or 0
+
+    def _written_in(self, path: tuple, given: list[str], what: str) -> None:
+        """`given` (languages) has the flow's default language, and only languages the
+        flow declares; each other declared language it lacks is noted as missing."""
+        declared = list(self.spec.languages)
+        default = declared[0]
+        if default not in given:
+            self.fail(path, f"{what} has no words in {default}, the flow's default language (the first of languages: "
+                            "at the top): every text is written at least in it")
+        for tag in given:
+            if tag not in self.spec.languages:
+                self.fail((*path, tag), f"{what} is written in {tag}, which the flow does not declare: add it to "
+                                        f"languages: at the top (declared: {', '.join(declared)})")
+        key, line = self.where(path)
+        for tag in declared:
+            if tag not in given:
+                self.missing.setdefault(tag, []).append(MissingText(what=what, key=key, line=line))
+
+    def _check_languages(self) -> None:
+        """Every text and question in the default language and, where it is written in
+        others, in declared ones (what a declared language lacks is kept: an event may
+        list only languages with nothing missing); no command word that fires two
+        different commands."""
+        for key, text in self.spec.texts.items():
+            self._written_in(("texts", key), [tag for tag, variant in text.text.items() if variant], f"text {key!r}")
+        for index, question in enumerate(self.spec.questions):
+            for option, languages in getattr(question, "synonym_languages", {}).items():
+                for tag in languages:
+                    if tag not in self.spec.languages:
+                        self.fail(("questions", index, "options", option, tag),
+                                  f"option {option!r}'s synonyms are written in {tag}, which the flow does not declare")
+        triggers: dict[str, str] = {}
+        for index, command in enumerate(self.spec.inbound.commands):
+            path = ("inbound", "commands", index, "words")
+            for tag in command.words:
+                if tag != ANY_LANGUAGE and tag not in self.spec.languages:
+                    self.fail((*path, tag), f"command {command.trigger!r} has words in {tag}, which the flow does not declare")
+            for word in command.all_words():
+                other = triggers.setdefault(normalise(word), command.trigger)
+                if other != command.trigger:
+                    self.fail(path, f"{word!r} is a word of both {other!r} and {command.trigger!r}")
 
     def _text_key(self, path: tuple, key: str | None) -> None:
         if key is not None and key not in self.spec.texts:

@@ -13,8 +13,12 @@ Types:
            `shape: place` a town or region ("I live in Leeds" -> "Leeds"), `shape: any`
            the words as written; `leads` adds introductions to strip
   number   a whole number from `min` to `max`, in digits or in words
-  choice   one of `options`, each with the synonyms people write for it (any language)
+  choice   one of `options`, each with the synonyms people write for it: one list, or a
+           list per language (every synonym is understood whatever the language)
   yes_no   yes or no, in the participant's words
+
+`ask` and `reask` are written in each language the flow ships (`{en: ..., es: ...}`); a
+plain string is English.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from listener.languages import LanguageTag, as_localized
+
+Localized = Annotated[dict[LanguageTag, str | list[str]], BeforeValidator(as_localized)]
+"""A text in each language: a map of language tag to text (a list: texts said in turn);
+a plain string or list is English."""
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -31,8 +41,8 @@ class _Question(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(description="the field the answer is stored under; events switch it on with `<key>_extraction`")
-    ask: str = Field(description="what the participant is asked")
-    reask: str | None = Field(default=None, description="asked again after an answer that could not be read")
+    ask: Localized = Field(description="what the participant is asked, in each language")
+    reask: Localized | None = Field(default=None, description="asked again after an answer that could not be read")
     attempts: int | None = Field(default=None, ge=1, description="answers read before the question is skipped")
     asked_by_default: bool = Field(default=False, description="asked unless the event turns it off")
     declined: str | None = Field(
@@ -40,6 +50,9 @@ class _Question(BaseModel):
     )
     describe: str | None = Field(default=None, description="what the answer means, for the model")
     carry_over: bool = Field(default=False, description="an answer given in one event is kept in the next ones")
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
 
     @field_validator("key")
     @classmethod
@@ -92,16 +105,26 @@ class NumberQuestion(_Question):
 class ChoiceQuestion(_Question):
     type: Literal["choice"]
     options: dict[str, tuple[str, ...]] = Field(min_length=2, description="each value with the synonyms people write for it")
+    synonym_languages: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="the languages each option's synonyms were given in, when given by language"
+    )
 
-    @field_validator("options", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _synonym_lists(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {str(key): () if synonyms is None else synonyms for key, synonyms in value.items()}
-        return value
-
-    def __hash__(self) -> int:
-        return hash((self.key, tuple((value, synonyms) for value, synonyms in self.options.items())))
+    def _synonym_lists(cls, data: object) -> object:
+        """Synonyms given by language are understood in any language: one list per option,
+        the languages they were given in kept for the flow's check."""
+        if not isinstance(data, dict) or not isinstance(data.get("options"), dict):
+            return data
+        options: dict[str, object] = {}
+        languages: dict[str, tuple[str, ...]] = {}
+        for key, synonyms in data["options"].items():
+            if isinstance(synonyms, dict):
+                by_language = as_localized(synonyms)
+                languages[str(key)] = tuple(by_language)
+                synonyms = [word for words in by_language.values() for word in (words or [])]
+            options[str(key)] = () if synonyms is None else synonyms
+        return {**data, "options": options, "synonym_languages": languages}
 
 
 class YesNoQuestion(_Question):

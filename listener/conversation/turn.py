@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from listener.conversation.values import answer_value
 from listener.models import (
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from listener.conversation.graph import StateSpec
 
 
-def inbound_record(message: InboundMessage, kind: str, event_id: str | None, state: str) -> Interaction:
-    """The stored record of an inbound message, filed under `event_id` as `kind`."""
+def inbound_record(
+    message: InboundMessage, kind: str, event_id: str | None, state: str, language: str | None = None
+) -> Interaction:
+    """The stored record of an inbound message, filed under `event_id` as `kind`, written in `language`."""
     return Interaction(
         id=message.message_sid,
         participant=message.participant,
@@ -43,19 +45,28 @@ def inbound_record(message: InboundMessage, kind: str, event_id: str | None, sta
         transcript=message.transcript,
         transcription_model=message.transcription_model,
         transcript_language=message.transcript_language,
+        language=language,
         media=message.media,
         state=state,
         at=message.received_at,
     )
 
 
+class LanguageIdentifier(Protocol):
+    def identify(self, text: str) -> str | None:
+        """The language (a tag the flow ships) the words are clearly written in; None for
+        words too short or too ambiguous to tell ("ok", "34", a name, an event ID)."""
+
+
 @dataclass
 class Services:
     """What behaviour may consult while deciding: all of it read-only or pure. The
-    extractor answers from readings made before the step, else by the offline rules."""
+    extractor answers from readings made before the step, else by the offline rules;
+    `languages` tells which language a message is written in, offline."""
 
     extractor: Extractor
     events: EventDirectory
+    languages: LanguageIdentifier
 
 
 class TemplateValues(dict):
@@ -98,6 +109,8 @@ class Turn:
         self.arrived_in = snapshot.state
         self.argument = ""
         self.trigger = ""
+        self.command: str | None = None
+        self.message_language: str | None = None
         self.replies: list[OutboundReply] = []
         self.outbound: list[Interaction] = []
         self.filed: list[Interaction] = []
@@ -150,6 +163,12 @@ class Turn:
         self.touched.add(event_id)
 
     @property
+    def language(self) -> str:
+        """The language spoken to the participant now: theirs where the current event
+        lists it, else the event's default (before any event, the flow's)."""
+        return self.flow.speaks(self.snapshot.language, self.event)
+
+    @property
     def max_attempts(self) -> int:
         return self.arrival.max_attempts or self.flow.graph.spec.settings.max_attempts
 
@@ -160,7 +179,7 @@ class Turn:
         self.say_text(self.render(key))
 
     def render(self, key: str) -> str:
-        return self.flow.render(key, self.event, TemplateValues(self), self.rotation)
+        return self.flow.render(key, self.event, TemplateValues(self), self.rotation, self.language)
 
     @property
     def rotation(self) -> int:
@@ -193,15 +212,17 @@ class Turn:
                 direction="out",
                 kind="reply",
                 text=text,
+                language=self.language,
                 state=self.state,
                 at=self.now,
             )
         )
 
     def inbound_interaction(self, kind: str, event_id: str | None) -> Interaction:
-        """The inbound record, with what the message fired so far (a parked message keeps
-        the transition that parked it)."""
-        record = inbound_record(self.message, kind, event_id, self.arrived_in)
+        """The inbound record, in the language its words showed (else the participant's),
+        with what the message fired so far (a parked message keeps the transition that
+        parked it)."""
+        record = inbound_record(self.message, kind, event_id, self.arrived_in, self.message_language or self.language)
         record.transitions = list(self.trace)
         return record
 

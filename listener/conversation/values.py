@@ -70,15 +70,22 @@ def _event_name(turn: Turn) -> str:
 
 
 def _commands(turn: Turn) -> str:
-    """The commands that work in the participant's state, one a line."""
+    """The commands that work in the participant's state, one a line, in their language."""
     lines = []
     works_here = turn.flow.triggers_by_state[turn.state]
+    language = turn.language
     for command in turn.flow.spec.inbound.commands:
         if command.trigger not in works_here or not command.listed:
             continue
-        words = command.words[0] + (" …" if command.argument else "")
+        words = command.word_in(language) + (" …" if command.argument else "")
         lines.append(f"• {words}")
     return "\n".join(lines)
+
+
+def _languages(turn: Turn) -> str:
+    """The languages spoken here, each by its own name ("español, English")."""
+    names = turn.flow.spec.languages
+    return ", ".join(names[tag][0] for tag in turn.flow.offered(turn.event))
 
 
 TEMPLATE_VALUES: dict[str, Callable[[Turn], Any]] = {
@@ -86,6 +93,7 @@ TEMPLATE_VALUES: dict[str, Callable[[Turn], Any]] = {
     "event_name": _event_name,
     "event_location": _event_field("event_location"),
     "commands": _commands,
+    "languages": _languages,
 }
 
 

@@ -45,9 +45,10 @@ ExportFormat = Literal["csv", "jsonl", "tttc"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "jsonl", "tttc")
 
 INTERACTION_COLUMNS = (
-    "event", "participant", "id", "direction", "kind", "time", "text", "transcript", "media", "state",
+    "event", "participant", "id", "direction", "kind", "time", "text", "transcript", "media", "state", "language",
 )
 TTTC_FIXED_COLUMNS = ("comment-id", "comment-body", "interview")
+LANGUAGE_COLUMN = "language"
 SAID_WHILE_LISTENING = "contribution"
 """The interaction kind `tttc` keeps: not answers, commands or the bot's replies."""
 
@@ -90,6 +91,7 @@ def interaction_row(interaction: Interaction, event: EventConfig, name: Callable
         "transcript": interaction.transcript,
         "media": [media.model_dump() for media in interaction.media],
         "state": interaction.state,
+        "language": interaction.language,
     }
 
 
@@ -101,9 +103,10 @@ def interview_key(questions: Sequence[Question]) -> str | None:
 
 def tttc_columns(questions: Sequence[Question]) -> list[str]:
     """`comment-id`, `comment-body`, `interview`, then each declared question's answer in
-    the flow's order (the name that fills `interview` left out)."""
+    the flow's order (the name that fills `interview` left out), then the participant's
+    `language`."""
     interview = interview_key(questions)
-    return [*TTTC_FIXED_COLUMNS, *(q.key for q in questions if q.key != interview)]
+    return [*TTTC_FIXED_COLUMNS, *(q.key for q in questions if q.key != interview), LANGUAGE_COLUMN]
 
 
 def _cell(value: object) -> object:
@@ -273,12 +276,22 @@ def _write_interactions(
             yield
 
 
+def spoken_language(store: Store, event: EventConfig, participant: str) -> str:
+    """The language a participant is spoken to in at this event: their own (from their
+    snapshot) where the event lists it, else the event's default."""
+    snapshot = store.load_participant(participant)
+    language = snapshot.language if snapshot is not None else None
+    return language if language in event.languages else event.default_language
+
+
 def _write_tttc(
     store: Store, request: ExportRequest, event: EventConfig, out: TextIO, name: Callable[[str], str],
     graph: Graph,
 ) -> Iterator[None]:
     """One row per participant who said something while listening (in the window), their
-    words in the order they said them."""
+    words in the order and the language they said them (never translated), and the
+    language they were spoken to in there (theirs where the event lists it, else the
+    event's default)."""
     columns = tttc_columns(graph.spec.questions)
     interview = interview_key(graph.spec.questions)
     writer = csv.DictWriter(out, fieldnames=columns)
@@ -297,7 +310,8 @@ def _write_tttc(
             continue
         row = {"comment-id": name(participant), "comment-body": "\n".join(words),
                "interview": profile.get(interview) if interview else None}
-        row.update({column: profile.get(column) for column in columns[len(TTTC_FIXED_COLUMNS):]})
+        row.update({column: profile.get(column) for column in columns[len(TTTC_FIXED_COLUMNS):-1]})
+        row[LANGUAGE_COLUMN] = spoken_language(store, event, participant)
         writer.writerow({key: _cell(value) for key, value in row.items()})
         yield
 
