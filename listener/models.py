@@ -148,8 +148,9 @@ class EventConfig(BaseModel):
 
     def text(self, field: str, language: str) -> str | None:
         """The event's own `field` text in `language`: a plain string is in the event's
-        default language; None when the event has none in that language."""
-        value = getattr(self, field)
+        default language; None when the event has none in that language (or no such field:
+        the flow's own words are said)."""
+        value = getattr(self, field, None)
         if isinstance(value, dict):
             return value.get(language) or None
         return value if value and language == self.default_language else None

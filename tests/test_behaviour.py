@@ -107,8 +107,9 @@ def test_an_event_whose_replies_the_model_writes_owes_the_composer_a_request(cha
     chat.send("Robin")
     [reply] = chat.send("the parks need benches")
     [owed] = chat.last.replies
-    assert owed.compose == ComposeRequest(event_id="TOWNHALL", text="the parks need benches", name="Robin", count=2)
-    assert owed.text == reply and reply in shipped_flow().spec.texts["acknowledgement"].text
+    assert owed.compose == ComposeRequest(event_id="TOWNHALL", text="the parks need benches", name="Robin", count=2,
+                                           language="en", language_name="English")
+    assert owed.text == reply and reply in shipped_flow().spec.texts["acknowledgement"].text["en"]
 
 
 def test_an_event_with_template_replies_owes_the_composer_nothing(chat):
@@ -142,7 +143,7 @@ def test_finishing_records_when(chat):
 
 def test_choice_questions_key_a_cache_by_their_declaration():
     gender = shipped_questions()["gender"]
-    same = ChoiceQuestion.model_validate(gender.model_dump())
+    same = gender.model_copy(deep=True)
     fewer = ChoiceQuestion.model_validate({**gender.model_dump(), "options": {"yes": [], "no": []}})
     assert {gender: "read"}[same] == "read"
     assert hash(fewer) != hash(gender)
@@ -174,8 +175,7 @@ def test_change_name_in_a_graph_without_a_name_question_explains_how(store, tmp_
     start = text.index("  - key: name\n")
     end = text.index("  - key: age\n")
     text = text[:start] + text[end:]
-    text = text.replace('greet_by_name: "Thanks, {name}!"', 'greet_by_name: "Thanks!"')
-    text = text.replace('name_changed: "Thanks, I\'ll call you {name}."', 'name_changed: "Thanks."')
+    text = text.replace(", {name}", "").replace("{name}", "")
     path = tmp_path / "transitions.yaml"
     path.write_text(text, encoding="utf-8")
     chat = Conversation(make_engine(store, Flow.from_file(path)))
@@ -218,7 +218,7 @@ def test_acknowledgements_take_turns_through_the_graphs_list(chat):
     for text in ("CLIMATE24", "Kim", "40", "female", "Leeds"):
         chat.send(text)
     said = [chat.send(f"thought {n}")[0] for n in range(4)]
-    assert sorted(said) == sorted(shipped_flow().spec.texts["acknowledgement"].text)
+    assert sorted(said) == sorted(shipped_flow().spec.texts["acknowledgement"].text["en"])
 
 
 def test_a_return_is_a_message_more_than_the_silence_after_the_last(chat):
@@ -332,7 +332,7 @@ def test_commands_are_read_whatever_the_spacing_and_punctuation_around_them(chat
 def test_the_longest_command_words_are_matched_first(store, tmp_path):
     """With `change` also a word for changing events, `change name Robin` still changes the name."""
     text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
-    text = text.replace("words: [change event, switch event, join event]", "words: [change, change event, switch event, join event]", 1)
+    text = text.replace("en: [change event, switch event, join event]", "en: [change, change event, switch event, join event]", 1)
     path = tmp_path / "transitions.yaml"
     path.write_text(text, encoding="utf-8")
     chat = Conversation(make_engine(store, Flow.from_file(path)))
