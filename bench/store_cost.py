@@ -250,15 +250,21 @@ class Bench:
         return Cost(1, scale)
 
 
+def production_env(store_url: str, twilio: FakeTwilio, workdir: Path) -> dict[str, str]:
+    """A counted server's settings: the tests' (fakes, store), with production's timings."""
+    env = server_env(workdir / "unused.db", twilio, STORE_URL=store_url, LOG_LEVEL="WARNING")
+    for production_default in ("RECOVERY_INTERVAL_SECONDS", "RECOVERY_GRACE_SECONDS", "EVENT_CACHE_SECONDS",
+                               "SEND_RETRY_MAX_SECONDS", "SEND_RETRY_BASE_SECONDS"):
+        env.pop(production_default, None)
+    return env
+
+
 def run_two(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, listening: int) -> dict:
     """Two servers on one store: what one participant's listening messages cost when they
     alternate between the processes."""
     store = open_store(store_url, Settings(_env_file=None))
     store.put_event(EVENT)
-    env = server_env(workdir / "unused.db", twilio, STORE_URL=store_url, LOG_LEVEL="WARNING")
-    for production_default in ("RECOVERY_INTERVAL_SECONDS", "RECOVERY_GRACE_SECONDS", "EVENT_CACHE_SECONDS",
-                               "SEND_RETRY_MAX_SECONDS", "SEND_RETRY_BASE_SECONDS"):
-        env.pop(production_default, None)
+    env = production_env(store_url, twilio, workdir)
     servers = [CountedServer(env, free_port(), workdir / f"{store_name}-{n}.log", workdir / f"{store_name}-{n}.json")
                for n in (1, 2)]
     for server in servers:
@@ -284,10 +290,7 @@ def run_two(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, 
 def run(store_name: str, store_url: str, twilio: FakeTwilio, workdir: Path, listening: int, idle: float) -> dict:
     store = open_store(store_url, Settings(_env_file=None))
     store.put_event(EVENT)
-    env = server_env(workdir / "unused.db", twilio, STORE_URL=store_url, LOG_LEVEL="WARNING")
-    for production_default in ("RECOVERY_INTERVAL_SECONDS", "RECOVERY_GRACE_SECONDS", "EVENT_CACHE_SECONDS",
-                               "SEND_RETRY_MAX_SECONDS", "SEND_RETRY_BASE_SECONDS"):
-        env.pop(production_default, None)
+    env = production_env(store_url, twilio, workdir)
     server = CountedServer(env, free_port(), workdir / f"{store_name}.log", workdir / f"{store_name}.json").start()
     bench = Bench(store, [server], twilio)
     try:
