@@ -270,8 +270,10 @@ def test_a_paused_firestore_gets_quick_503s_and_after_it_resumes_nothing_is_lost
             status, seconds, _ = post(server.url, form)
             assert (status, seconds < 1.0) == (503, True), f"{status} after {seconds:.2f}s"
         assert health(server.url)[0] == 503
-        # Resumed before the stuck calls' deadline: their recordings land late.
+        # Resumed before the stuck calls' deadline: their recordings land late, and the server
+        # says it can take writes again no later than that deadline (STORE_TIMEOUT_SECONDS).
         os.killpg(emulator.pid, signal.SIGCONT)
+        wait_for(lambda: health(server.url)[0] == 200, timeout=4 + 2, what="the store to take writes again")
 
         redeliver(server.url, during, answers)
         redeliver(server.url, refused, [(503, 0, "")] * len(refused))
