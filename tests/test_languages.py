@@ -82,15 +82,17 @@ def test_a_voice_note_carries_the_language_its_transcription_reported(store):
     assert chat.snapshot.language == "en", "a participant who chose their language keeps it"
 
 
-def flow_with_made_up_language(missing: str | None = None) -> str:
-    """The shipped flow with `qaa` declared and every text written in it too ("[qaa] "
-    before the English), as a designer would add it; `missing` leaves one text out."""
+def flow_with_added_languages(names: dict[str, list[str]], missing: str | None = None) -> str:
+    """The shipped flow with each of `names`' languages declared (by those names) and every
+    text written in it too ("[tag] " before the English), as a designer would add them;
+    `missing` leaves one text out. The made-up `qaa` also gets a help word, "kwelp"."""
     data = yaml.safe_load((ROOT / "transitions.yaml").read_text(encoding="utf-8"))
-    data["languages"][MADE_UP] = ["Kwaa"]
+    data["languages"].update(names)
 
     def add(texts: dict) -> None:
         english = texts["en"]
-        texts[MADE_UP] = [f"[qaa] {text}" for text in english] if isinstance(english, list) else f"[qaa] {english}"
+        for tag in names:
+            texts[tag] = [f"[{tag}] {text}" for text in english] if isinstance(english, list) else f"[{tag}] {english}"
 
     for key, text in data["texts"].items():
         if key != missing:
@@ -98,13 +100,14 @@ def flow_with_made_up_language(missing: str | None = None) -> str:
     for question in data["questions"]:
         for field in ("ask", "reask"):
             add(question[field])
-    data["inbound"]["commands"][3]["words"][MADE_UP] = ["kwelp"]
+    if MADE_UP in names:
+        data["inbound"]["commands"][3]["words"][MADE_UP] = ["kwelp"]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
 def test_a_designer_adds_a_language_by_its_texts_and_an_event_listing_it(tmp_path, store):
     path = tmp_path / "flow.yaml"
-    path.write_text(flow_with_made_up_language(), encoding="utf-8")
+    path.write_text(flow_with_added_languages({MADE_UP: ["Kwaa"]}), encoding="utf-8")
     flow = Flow.from_file(path)
     assert flow.languages[-1] == MADE_UP
     store.put_event(EventConfig(event_id="KWAA-DAY", event_name="Kwaa Day", languages=[MADE_UP]))
@@ -124,7 +127,7 @@ def listener(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 def test_flow_check_names_each_text_missing_in_a_language_an_event_lists_with_its_line(tmp_path):
     path = tmp_path / "flow.yaml"
-    text = flow_with_made_up_language(missing="event_closed")
+    text = flow_with_added_languages({MADE_UP: ["Kwaa"]}, missing="event_closed")
     path.write_text(text, encoding="utf-8")
     event = tmp_path / "kwaa.yaml"
     event.write_text(f"event_id: KWAA-DAY\nlanguages: [{MADE_UP}, en]\n", encoding="utf-8")
@@ -155,3 +158,88 @@ def test_an_event_may_list_only_languages_it_writes_its_own_texts_in():
     assert (event.text("initial_message", "es"), event.text("initial_message", "en")) == ("¡Hola!", None)
     assert EventConfig(event_id="X", languages=None).languages == ["en"]
     assert EventConfig(event_id="X", languages=["ZH-hant", "pt_br"]).languages == ["zh-Hant", "pt-BR"]
+
+
+def text_in(key: str, language: str) -> str:
+    """A shipped text in one language, up to its first value ("{languages}")."""
+    return shipped_flow().spec.texts[key].text[language].split("{", 1)[0]
+
+
+def test_a_name_never_shows_a_language_but_any_other_answer_does(store):
+    """"Elizabeth Anne Johnson" reads as English to the identifier; as an answer to
+    "what's your name" it says nothing of the participant's language. Their age, written
+    in an English sentence, does."""
+    chat = Conversation(make_engine(store), participant="+15550102004")
+    chat.deliver(chat.message("FORO-BOGOTA"))
+    replies = chat.deliver(chat.message("Elizabeth Anne Johnson"))
+    assert (chat.state, chat.snapshot.language) == ("asking_age", None), replies
+    assert replies[-1].startswith("¿"), replies
+    assert chat.deliver(chat.message("I am twenty years old this year"))[0].startswith("What")
+    assert (chat.state, chat.snapshot.language) == ("asking_gender", "en")
+
+
+def test_a_command_never_shows_a_language(store):
+    chat = Conversation(make_engine(store), participant="+15550102005")
+    for text in ("FORO-BOGOTA", "Luis", "40", "hombre"):
+        chat.deliver(chat.message(text))
+    [how] = chat.deliver(chat.message("language English please"))
+    assert how.startswith(text_in("language_how", "es")) and chat.snapshot.language is None
+
+
+def test_a_voice_note_shows_its_reported_language_even_when_its_words_are_too_few(store):
+    chat = Conversation(make_engine(store), participant="+15550102006")
+    for text in ("FORO-BOGOTA", "Ana", "51", "mujer", "the market needs more shade in the afternoon"):
+        chat.deliver(chat.message(text))
+    assert chat.snapshot.language == "en"
+    audio = [Media(url="https://api.twilio.com/m/2", content_type="audio/ogg")]
+    note = chat.message("", transcript="sí, claro", media=audio).model_copy(update={"transcript_language": "spanish"})
+    chat.deliver(note)
+    assert chat.snapshot.language == "es"
+    # typed words sent with the audio show the language, not the transcription's report
+    captioned = chat.message("the buses are late every single morning", transcript="sí", media=audio)
+    chat.deliver(captioned.model_copy(update={"transcript_language": "spanish"}))
+    assert chat.snapshot.language == "en"
+
+
+@pytest.mark.parametrize(("asked", "language"), [
+    ("language es", "es"), ("language ZH-hant", "zh-Hant"), ("language pt-BR", "pt"),
+    ("language French!", "fr"), ("¿idioma español?", "es"),
+])
+def test_a_language_is_chosen_by_its_tag_a_regional_tag_or_its_name_with_punctuation(store, asked, language):
+    chat = Conversation(make_engine(store), participant="+15550102007")
+    [changed, _] = chat.deliver(chat.message(asked))
+    assert changed == text_in("language_changed", language)
+    assert (chat.snapshot.language, chat.snapshot.language_chosen) == (language, True)
+
+
+@pytest.mark.parametrize(("text", "how"), [
+    ("language de", True),               # a language not spoken here, by its tag
+    ("language old norse", True),        # or by a name of two words
+    ("language 克林贡语", True),          # or of four ideographs
+    ("language 克林贡语言", False),       # five ideographs are a sentence
+    ("language 這個問題很重要", False),
+    ("Language barriers are real", False),
+    ("Language barriers are real here", False),
+])
+def test_asking_for_a_language_not_spoken_here_is_told_how_and_a_sentence_is_a_thought(store, text, how):
+    chat = Conversation(make_engine(store), participant="+15550102008")
+    for answer in ("TOWNHALL", "Sam", "40", "man", "north"):
+        chat.deliver(chat.message(answer))
+    assert chat.state == "listening"
+    replies = chat.deliver(chat.message(text))
+    assert replies[0].startswith(text_in("language_how", "en")) is how, replies
+    if not how:
+        assert replies[0] in shipped_flow().spec.texts["acknowledgement"].text["en"]
+
+
+def test_a_regional_language_and_one_named_with_an_x_are_chosen_when_the_flow_speaks_them(tmp_path, store):
+    """pt-BR beside pt: `language pt-BR` is Brazilian Portuguese, `language pt` Portuguese;
+    Xhosa is found by its name whatever letters it starts with."""
+    path = tmp_path / "flow.yaml"
+    path.write_text(flow_with_added_languages({"pt-BR": ["brasileiro"], "xh": ["isiXhosa", "Xhosa"]}), encoding="utf-8")
+    flow = Flow.from_file(path)
+    for asked, language, reply in (("language pt-BR", "pt-BR", "[pt-BR] OK"), ("language Xhosa", "xh", "[xh] OK"),
+                                   ("language pt", "pt", text_in("language_changed", "pt"))):
+        chat = Conversation(make_engine(store, flow), participant=f"+1555010201{len(language)}")
+        assert chat.deliver(chat.message(asked))[0].startswith(reply), asked
+        assert chat.snapshot.language == language

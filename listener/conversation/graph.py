@@ -301,12 +301,17 @@ def text_keys(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (its wheels are): the pure-Python one
+takes ten times as long, and the flow is loaded at every start and in every mutation test."""
+
+
 class _Lines:
     """Maps a path of keys and indexes in the YAML document to its line number."""
 
     def __init__(self, text: str) -> None:
         self.lines: dict[tuple, int] = {}
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=YAML_LOADER)
         if node is not None:
             self._walk(node, ())
 
@@ -410,7 +415,7 @@ def load_graph(path: str | Path) -> Graph:
 
 def parse_graph(text: str, source: str = "transitions.yaml") -> Graph:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)
         lines = _Lines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
