@@ -187,3 +187,73 @@ def test_the_graph_records_the_kind_the_talk_to_the_city_export_keeps():
     from listener.operators.export import SAID_WHILE_LISTENING
 
     assert SAID_WHILE_LISTENING in {state.records for state in shipped_flow().graph.states.values()}
+
+
+# a mistake in what the loader writes out (questions' states, texts and routes) is reported
+# at the line the designer wrote, and says what would fix it --------------------------------
+
+
+@pytest.mark.parametrize(("old", "new", "pattern", "line_fragment"), [
+    pytest.param('en: "How old are you?', 'en: "How old are you, {nmae}?',
+                 r"questions\.1\.ask: \{nmae\} is not a value any text can use \(did you mean \{name\}\?\)$",
+                 "    ask:\n      en: \"How old are you, {nmae}", id="placeholder in a question's ask, a close match"),
+    pytest.param('en: "Sorry, please send your age', 'en: "Sorry {zzqq}, please send your age',
+                 r"questions\.1\.reask: \{zzqq\} is not a value any text can use \(known: age, attempt, .*, name, .*region\)$",
+                 "    reask:\n      en: \"Sorry {zzqq}", id="placeholder in a question's reask, none close"),
+    pytest.param("    prompt: confirm_event_change\n", "    prompt: confirm_event_chang\n",
+                 r"states\.4\.prompt: no text 'confirm_event_chang'", "prompt: confirm_event_chang",
+                 id="prompt of a state declared after the questions"),
+    pytest.param("reprompt: rechoose_event", "reprompt: rechose_event",
+                 r"states\.5\.reprompt: no text 'rechose_event'", "reprompt: rechose_event", id="reprompt"),
+    pytest.param("answer: profile.read_answer", "answer: profile.read_answr",
+                 r"questions\.0\.answer: 'profile\.read_answr': states\.profile has no function 'read_answr'",
+                 "  - key: name", id="the answer reader every question's state takes"),
+    pytest.param("unless: [profile.welcomed, profile.completed]", "unless: [profile.welcomd, profile.completed]",
+                 r"states\.2\.routes\.3\.unless\.0: 'profile\.welcomd'", "unless: [profile.welcomd",
+                 id="a route after the questions' routes"),
+    pytest.param("questions: profile.still_to_ask ", "questions: profile.still_to_ak ",
+                 r"states\.2\.routes\.2\.conditions\.0: 'profile\.still_to_ak\(name\)'", "questions: profile.still_to_ak",
+                 id="the route that becomes one route per question"),
+    pytest.param("joined: [questions, listening,", "joined: [listening,",
+                 r"questions\.0\.name: state 'asking_name' takes answers, but change_name, change_event, finish, start "
+                 r"sent there would be stored as the answer: add it to the group 'joined'$",
+                 "  - key: name", id="questions left out of the group the commands work in"),
+    pytest.param("        sw: [msaada, usaidizi, amri]\n", "        sw: [msaada, usaidizi, amri]\n        de: [hilfe]\n",
+                 r"inbound\.commands\.3\.words\.de: command 'help' has words in de, which the flow does not declare",
+                 "de: [hilfe]", id="command words in a language not declared"),
+    pytest.param('      en: "How old are you?', '      de: "Wie alt bist du?"\n      en: "How old are you?',
+                 r"questions\.1\.ask\.de: text 'ask_age' is written in de, which the flow does not declare: add it to "
+                 r"languages: at the top \(declared: en, es, fr, pt, sw, zh-Hant\)", 'de: "Wie alt bist du?"',
+                 id="a question's text in a language not declared"),
+    pytest.param("        zh-Hant: [女性, 女生, 女]\n", "        zh-Hant: [女性, 女生, 女]\n        de: [Frau]\n",
+                 r"questions\.2\.options\.female\.de: option 'female''s synonyms are written in de", "de: [Frau]",
+                 id="a choice's synonyms in a language not declared"),
+    pytest.param('  stopped:\n    en: ', '  stopped:\n    # en: ', r"texts\.stopped: text 'stopped' has no words in en, the flow's default language",
+                 "  stopped:", id="a text without the default language"),
+])
+def test_a_mistake_in_what_the_loader_writes_out_is_reported_where_it_was_written(old, new, pattern, line_fragment):
+    _expect_error(_broken(old, new), pattern, line_fragment)
+
+
+def test_invalid_yaml_names_the_line_the_parser_stopped_at():
+    text = _broken("initial: new\n", "initial: new\n  bad: [indent\n")
+    _expect_error(text, r"^transitions\.yaml:\d+: not valid YAML", None)
+    with pytest.raises(FlowError) as caught:
+        parse_graph(text)
+    line = int(str(caught.value).split(":")[1])
+    assert line in (_line_of(text, "  bad: [indent"), _line_of(text, "  bad: [indent") + 1), str(caught.value)
+
+
+def test_language_problems_name_each_text_an_event_needs_and_each_language_not_declared():
+    """What `listener flow check --event` and `events add` print for an event's languages."""
+    french = '    fr: "Vous ne recevrez plus de messages'
+    assert french in SHIPPED
+    text = SHIPPED.replace(french, '    # fr: "Vous ne recevrez plus de messages', 1)
+    graph = parse_graph(text)
+    assert "fr" not in graph.complete_languages() and "es" in graph.complete_languages()
+    assert graph.language_problems(["en", "es"]) == []
+    assert graph.language_problems(["fr", "de", "en"]) == [
+        f"transitions.yaml:{_line_of(text, '  stopped:')}: texts.stopped: text 'stopped' has no fr",
+        "transitions.yaml: de is not among the flow's languages (en, es, fr, pt, sw, zh-Hant): "
+        "declare it under languages: and write every text in it",
+    ]
