@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--smoke", action="store_true", help="one module of states/, chosen by the day (CI)")
     choice.add_argument("--module", help="one module's mutants, e.g. states/event.py")
-    choice.add_argument("--survivors", action="store_true", help="test the last run's survivors again")
+    choice.add_argument("--survivors", action="store_true", help="test again every mutant the last run did not kill (survived, no tests, timeout)")
     parser.add_argument("names", nargs="*", help="mutants to test again, by name")
     parser.add_argument("--minimum", type=float, default=0.90, help="the least score that passes (0.90)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             patterns = options.names
         if options.survivors:
             patterns = sorted(name for statuses in results(modules).values()
-                              for name, status in statuses.items() if status == "survived")
+                              for name, status in statuses.items() if status not in KILLED)
             if not patterns:
                 print("no survivors to test again")
                 return 0

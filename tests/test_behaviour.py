@@ -347,3 +347,39 @@ def test_a_flow_files_errors_name_that_file(tmp_path):
     path.write_text("initial: [new\n", encoding="utf-8")
     with pytest.raises(FlowError, match=f"^{re.escape(str(path))}:\\d+: not valid YAML"):
         Flow.from_file(path)
+
+
+# commands in a script written without spaces, and the languages of records -----------------
+
+
+def test_a_command_in_a_script_without_spaces_takes_the_words_that_follow_at_once(chat):
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    assert chat.send("改名歐陽小明") == ["Thanks, I'll call you 歐陽小明."]
+    assert chat.send("改名字：小華") == ["Thanks, I'll call you 小華."], "the longest words first, a full-width colon dropped"
+    assert chat.send("改名Xiomara") == ["Thanks, I'll call you Xiomara."]
+    assert chat.send("改名 Ana María") == ["Thanks, I'll call you Ana María."]
+    assert chat.snapshot.events["TOWNHALL"].answers["name"].value == "Ana María"
+
+
+def test_every_record_carries_the_participants_language(store):
+    chat = Conversation(make_engine(store), participant="+15550100078")
+    chat.send("FORO-BOGOTA")
+    chat.send("Luis")
+    assert {record.language for record in store.iter_interactions(participant=chat.participant)
+            if record.direction == "out"} == {"es"}
+    chat.send("The night buses never come on time here")
+    assert chat.snapshot.language == "en"
+    engine = make_engine(store)
+    message = chat.message("a message the flow keeps failing on")
+    assert store.record_inbound(message)
+    engine.set_aside(message)
+    [aside] = [i for i in store.iter_interactions(participant=chat.participant) if i.id == message.message_sid]
+    assert (aside.kind, aside.language) == (SET_ASIDE, "en")
+
+
+def test_an_event_speaking_none_of_the_flows_languages_is_spoken_to_in_the_default_one():
+    flow = shipped_flow()
+    assert flow.offered(EventConfig(event_id="X", languages=["de", "it"])) == ["en"]
+    assert flow.offered(EventConfig(event_id="X", languages=["de", "fr"])) == ["fr"]
+    assert flow.render("stopped", None, {}) == flow.render("stopped", None, {}, language="en")
