@@ -235,15 +235,6 @@ def test_a_mistake_in_what_the_loader_writes_out_is_reported_where_it_was_writte
     _expect_error(_broken(old, new), pattern, line_fragment)
 
 
-def test_invalid_yaml_names_the_line_the_parser_stopped_at():
-    text = _broken("initial: new\n", "initial: new\n  bad: [indent\n")
-    _expect_error(text, r"^transitions\.yaml:\d+: not valid YAML", None)
-    with pytest.raises(FlowError) as caught:
-        parse_graph(text)
-    line = int(str(caught.value).split(":")[1])
-    assert line in (_line_of(text, "  bad: [indent"), _line_of(text, "  bad: [indent") + 1), str(caught.value)
-
-
 def test_language_problems_name_each_text_an_event_needs_and_each_language_not_declared():
     """What `listener flow check --event` and `events add` print for an event's languages."""
     french = '    fr: "Vous ne recevrez plus de messages'
@@ -257,3 +248,31 @@ def test_language_problems_name_each_text_an_event_needs_and_each_language_not_d
         "transitions.yaml: de is not among the flow's languages (en, es, fr, pt, sw, zh-Hant): "
         "declare it under languages: and write every text in it",
     ]
+
+
+def _lines_starting(text: str, prefix: str) -> list[int]:
+    return [number for number, line in enumerate(text.splitlines(), start=1) if line.startswith(prefix)]
+
+
+def test_each_state_group_and_transition_links_to_the_line_that_declares_it():
+    """The diagram's and the console's `transitions.yaml:LINE` links."""
+    graph = parse_graph(SHIPPED)
+    for name in ("new", "routing", "listening", "opted_out"):
+        assert graph.lines.states[name] == _line_of(SHIPPED, f"  - name: {name}\n")
+    assert graph.lines.states["asking_name"] == _line_of(SHIPPED, "  - key: name\n")
+    assert graph.lines.states["asking_region"] == _line_of(SHIPPED, "  - key: region\n")
+    assert graph.lines.groups == {"joined": _line_of(SHIPPED, "  joined: ["),
+                                  "before_event": _line_of(SHIPPED, "  before_event: ["),
+                                  "questions": _line_of(SHIPPED, "\nquestions:\n") + 1}
+    assert graph.lines.transitions == _lines_starting(SHIPPED, "  - trigger: ")
+    assert graph.text == SHIPPED, "the console's flow page shows the file as loaded"
+
+
+def test_a_key_the_file_lacks_is_reported_at_the_documents_first_line():
+    text = _broken("initial: new\n", "")
+    _expect_error(text, r"^transitions\.yaml:\d+: initial: Field required", "languages:\n  en:")
+
+
+def test_a_tab_names_its_own_line():
+    text = _broken("initial: new\n", "initial: new\n\tbad: 1\n")
+    _expect_error(text, r"^transitions\.yaml:\d+: not valid YAML: found a tab", "\tbad: 1")
