@@ -358,6 +358,7 @@ def test_a_command_in_a_script_without_spaces_takes_the_words_that_follow_at_onc
     assert chat.send("改名歐陽小明") == ["Thanks, I'll call you 歐陽小明."]
     assert chat.send("改名字：小華") == ["Thanks, I'll call you 小華."], "the longest words first, a full-width colon dropped"
     assert chat.send("改名Xiomara") == ["Thanks, I'll call you Xiomara."]
+    assert chat.send("改名改名王") == ["Thanks, I'll call you 改名王."], "the words after the command's first"
     assert chat.send("改名 Ana María") == ["Thanks, I'll call you Ana María."]
     assert chat.snapshot.events["TOWNHALL"].answers["name"].value == "Ana María"
 
@@ -383,3 +384,14 @@ def test_an_event_speaking_none_of_the_flows_languages_is_spoken_to_in_the_defau
     assert flow.offered(EventConfig(event_id="X", languages=["de", "it"])) == ["en"]
     assert flow.offered(EventConfig(event_id="X", languages=["de", "fr"])) == ["fr"]
     assert flow.render("stopped", None, {}) == flow.render("stopped", None, {}, language="en")
+
+
+def test_a_command_word_of_one_character_takes_its_argument_at_once(store, tmp_path):
+    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+    text = text.replace("zh-Hant: [改名, 改名字,", "zh-Hant: [名, 改名, 改名字,", 1)
+    path = tmp_path / "transitions.yaml"
+    path.write_text(text, encoding="utf-8")
+    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    chat.send("TOWNHALL")
+    chat.send("Lou")
+    assert chat.send("名小明") == ["Thanks, I'll call you 小明."]

@@ -203,7 +203,7 @@ def test_a_voice_note_shows_its_reported_language_even_when_its_words_are_too_fe
 
 @pytest.mark.parametrize(("asked", "language"), [
     ("language es", "es"), ("language ZH-hant", "zh-Hant"), ("language pt-BR", "pt"),
-    ("language French!", "fr"), ("¿idioma español?", "es"),
+    ("language French!", "fr"), ("¿idioma español?", "es"), ("語言：español", "es"),
 ])
 def test_a_language_is_chosen_by_its_tag_a_regional_tag_or_its_name_with_punctuation(store, asked, language):
     chat = Conversation(make_engine(store), participant="+15550102007")
