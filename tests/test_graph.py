@@ -228,6 +228,17 @@ def test_the_graph_records_the_kind_the_talk_to_the_city_export_keeps():
     pytest.param("        zh-Hant: [女性, 女生, 女]\n", "        zh-Hant: [女性, 女生, 女]\n        de: [Frau]\n",
                  r"questions\.2\.options\.female\.de: option 'female''s synonyms are written in de", "de: [Frau]",
                  id="a choice's synonyms in a language not declared"),
+    pytest.param("  on_message: language.notice", "  on_message: language.notic",
+                 r"inbound\.on_message\.0: 'language\.notic': states\.language has no function 'notic'", "on_message: language.notic",
+                 id="the callback every message runs"),
+    pytest.param("      - dest: listening\n\n", "      - dest: listening\n        conditions: profile.welcomed\n\n",
+                 r"the last route must have no guard", None, id="a routing state whose last route has a condition"),
+    pytest.param("  - trigger: message\n    source: opted_out\n    dest: null\n",
+                 "  - trigger: message\n    source: opted_out\n    dest: null\n    unless: profile.welcomed\n",
+                 r"'opted_out' has no unguarded 'message' transition", "name: opted_out",
+                 id="a waiting state whose only message transition has an unless"),
+    pytest.param("  before_event: [new, awaiting_event_id]", "  before_event: [new, awaiting_event_id, arriving]\n  arriving: [before_event]",
+                 r"group '(arriving|before_event)' contains itself \(through '(arriving|before_event)'\)", None, id="groups that contain each other"),
     pytest.param('  stopped:\n    en: ', '  stopped:\n    # en: ', r"texts\.stopped: text 'stopped' has no words in en, the flow's default language",
                  "  stopped:", id="a text without the default language"),
 ])
@@ -243,6 +254,8 @@ def test_language_problems_name_each_text_an_event_needs_and_each_language_not_d
     graph = parse_graph(text)
     assert "fr" not in graph.complete_languages() and "es" in graph.complete_languages()
     assert graph.language_problems(["en", "es"]) == []
+    assert [problem.split(": ", 1)[0] for problem in graph.language_problems(["de", "fr"])] == [
+        "transitions.yaml", f"transitions.yaml:{_line_of(text, '  stopped:')}"], "a language not declared does not hide the next"
     assert graph.language_problems(["fr", "de", "en"]) == [
         f"transitions.yaml:{_line_of(text, '  stopped:')}: texts.stopped: text 'stopped' has no fr",
         "transitions.yaml: de is not among the flow's languages (en, es, fr, pt, sw, zh-Hant): "
@@ -276,3 +289,14 @@ def test_a_key_the_file_lacks_is_reported_at_the_documents_first_line():
 def test_a_tab_names_its_own_line():
     text = _broken("initial: new\n", "initial: new\n\tbad: 1\n")
     _expect_error(text, r"^transitions\.yaml:\d+: not valid YAML: found a tab", "\tbad: 1")
+
+
+def test_a_callback_is_kept_with_its_reference_name_and_arguments_quotes_taken_off():
+    graph = parse_graph(_broken("after: replies.say(stopped)", "after: replies.say('stopped')"))
+    callback = graph.callbacks["replies.say('stopped')"]
+    assert (callback.reference, callback.name, callback.args) == ("replies.say('stopped')", "say", ("stopped",))
+
+
+def test_a_character_yaml_cannot_read_is_reported_without_a_line():
+    _expect_error(SHIPPED + "\x07", r"^transitions\.yaml: not valid YAML: unacceptable character", None)
+
