@@ -300,3 +300,20 @@ def test_a_callback_is_kept_with_its_reference_name_and_arguments_quotes_taken_o
 def test_a_character_yaml_cannot_read_is_reported_without_a_line():
     _expect_error(SHIPPED + "\x07", r"^transitions\.yaml: not valid YAML: unacceptable character", None)
 
+
+
+def test_each_question_becomes_a_state_made_of_the_template_and_its_own_settings():
+    region_reask = SHIPPED[SHIPPED.index("    reask:\n      en: \"Sorry, which region"):SHIPPED.index("\n# Every question's state")]
+    text = _broken(region_reask, "").replace("    max_words: 8\n", "    max_words: 8\n    attempts: 2\n", 1)
+    text = text.replace("  on_enter: replies.prompt\n\nstates:", "  on_enter: replies.prompt\n  on_exit: replies.prompt\n\nstates:", 1)
+    graph = parse_graph(text)
+    region, age = graph.states["asking_region"], graph.states["asking_age"]
+    assert region.description == "Asked the question 'region'; waits for the answer."
+    assert (region.ask, region.prompt, region.reprompt, region.max_attempts) == ("region", "ask_region", None, 2)
+    assert (age.reprompt, age.max_attempts, age.records, age.answer) == ("reask_age", None, "answer", "profile.read_answer")
+    assert (age.on_enter, age.on_exit) == (["replies.prompt"], ["replies.prompt"])
+    [[routes]] = graph.question_routes.values()
+    assert (routes.first, routes.count, routes.guard) == (2, 4, "profile.still_to_ask")
+    assert [route.dest for route in graph.states["routing"].routes[2:6]] == [
+        "asking_name", "asking_age", "asking_gender", "asking_region"]
+    assert all(route.questions is None for route in graph.states["routing"].routes)
