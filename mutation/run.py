@@ -37,7 +37,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SURVIVORS = ROOT / "mutation" / "survivors.yaml"
 LABELLING_DECORATORS = {"reads", "template_value", "text_keys"}
-KILLED = {"killed", "caught by type check"}
+KILLED = {"killed", "caught by type check", "timeout"}
+"""A mutant that makes the tests hang is noticed too: the run past its deadline fails."""
 
 
 def _decorator_name(decorator) -> str | None:
