@@ -26,6 +26,16 @@ from listener.conversation.questions import ChoiceQuestion
 from listener.models import ComposeRequest, EventConfig, Media
 from listener.store.sqlite import SQLiteStore
 
+SHIPPED_FLOW = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+
+
+def chat_on_flow(store, tmp_path, text: str) -> Conversation:
+    """A conversation on the flow file `text` (the shipped one as a designer edited it)."""
+    path = tmp_path / "transitions.yaml"
+    path.write_text(text, encoding="utf-8")
+    return Conversation(make_engine(store, Flow.from_file(path)))
+
+
 # the engine: a message set aside, the readings a step asks for -----------------------------
 
 
@@ -171,14 +181,12 @@ def test_an_unknown_event_id_is_quoted_back_cut_at_forty_characters(chat):
 def test_change_name_in_a_graph_without_a_name_question_explains_how(store, tmp_path):
     """`change name` is about the question keyed `name`: a graph that asks none has no name
     to change, and says how the command would work rather than storing one."""
-    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
+    text = SHIPPED_FLOW
     start = text.index("  - key: name\n")
     end = text.index("  - key: age\n")
     text = text[:start] + text[end:]
     text = text.replace(", {name}", "").replace("{name}", "")
-    path = tmp_path / "transitions.yaml"
-    path.write_text(text, encoding="utf-8")
-    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    chat = chat_on_flow(store, tmp_path, text)
     for message in ("CLIMATE24", "40", "female", "Leeds"):
         chat.send(message)
     assert chat.state == "listening"
@@ -242,11 +250,7 @@ def test_readings_made_before_the_step_leave_the_rest_to_the_offline_rules(chat,
 
 
 def test_a_text_overridden_by_a_field_events_do_not_have_says_the_graphs_words(store, tmp_path):
-    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
-    text = text.replace("    from_event: initial_message\n", "    from_event: opening_words\n", 1)
-    path = tmp_path / "transitions.yaml"
-    path.write_text(text, encoding="utf-8")
-    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    chat = chat_on_flow(store, tmp_path, SHIPPED_FLOW.replace("    from_event: initial_message\n", "    from_event: opening_words\n", 1))
     assert chat.send("TOWNHALL")[0] == "Welcome to Town Hall! I'm here to listen: everything you send me is recorded for the organisers."
 
 
@@ -331,11 +335,7 @@ def test_commands_are_read_whatever_the_spacing_and_punctuation_around_them(chat
 
 def test_the_longest_command_words_are_matched_first(store, tmp_path):
     """With `change` also a word for changing events, `change name Robin` still changes the name."""
-    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
-    text = text.replace("en: [change event, switch event, join event]", "en: [change, change event, switch event, join event]", 1)
-    path = tmp_path / "transitions.yaml"
-    path.write_text(text, encoding="utf-8")
-    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    chat = chat_on_flow(store, tmp_path, SHIPPED_FLOW.replace("en: [change event, switch event, join event]", "en: [change, change event, switch event, join event]", 1))
     chat.send("TOWNHALL")
     chat.send("Lou")
     assert chat.send("change name Robin") == ["Thanks, I'll call you Robin."]
@@ -387,11 +387,7 @@ def test_an_event_speaking_none_of_the_flows_languages_is_spoken_to_in_the_defau
 
 
 def test_a_command_word_of_one_character_takes_its_argument_at_once(store, tmp_path):
-    text = (ROOT / "transitions.yaml").read_text(encoding="utf-8")
-    text = text.replace("zh-Hant: [改名, 改名字,", "zh-Hant: [名, 改名, 改名字,", 1)
-    path = tmp_path / "transitions.yaml"
-    path.write_text(text, encoding="utf-8")
-    chat = Conversation(make_engine(store, Flow.from_file(path)))
+    chat = chat_on_flow(store, tmp_path, SHIPPED_FLOW.replace("zh-Hant: [改名, 改名字,", "zh-Hant: [名, 改名, 改名字,", 1))
     chat.send("TOWNHALL")
     chat.send("Lou")
     assert chat.send("名小明") == ["Thanks, I'll call you 小明."]

@@ -238,8 +238,10 @@ def test_a_regional_language_and_one_named_with_an_x_are_chosen_when_the_flow_sp
     path = tmp_path / "flow.yaml"
     path.write_text(flow_with_added_languages({"pt-BR": ["brasileiro"], "xh": ["isiXhosa", "Xhosa"]}), encoding="utf-8")
     flow = Flow.from_file(path)
-    for asked, language, reply in (("language pt-BR", "pt-BR", "[pt-BR] OK"), ("language Xhosa", "xh", "[xh] OK"),
-                                   ("language pt", "pt", text_in("language_changed", "pt"))):
-        chat = Conversation(make_engine(store, flow), participant=f"+1555010201{len(language)}")
+    for number, (asked, language, reply) in enumerate((
+        ("language pt-BR", "pt-BR", "[pt-BR] OK"), ("language Xhosa", "xh", "[xh] OK"),
+        ("language pt", "pt", text_in("language_changed", "pt")),
+    )):
+        chat = Conversation(make_engine(store, flow), participant=f"+1555010201{number}")
         assert chat.deliver(chat.message(asked))[0].startswith(reply), asked
         assert chat.snapshot.language == language
