@@ -131,14 +131,15 @@ def onboard(store: Store, run: str, count: int) -> None:
         list(pool.map(join, range(count)))
 
 
-async def burst(port: int, forms: list[dict[str, str]], window: float) -> tuple[list[float], Counter[str], float]:
+async def burst(port: int, forms: list[dict[str, str]], window: float) -> tuple[list[tuple[float, float]], Counter[str]]:
     """Send the forms spread evenly over `window` seconds (0: all at once), open loop;
-    latencies and failures."""
+    each answer's (seconds after the burst's start it was sent, latency), and failures."""
     client = WebhookClient(port, connections=512, timeout=30)
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
     failures: Counter[str] = Counter()
 
     async def send(form: dict[str, str]) -> None:
+        sent = time.perf_counter() - started
         try:
             answer = await client.post_form("/message", form)
         except ConnectionLost as exc:
@@ -146,7 +147,7 @@ async def burst(port: int, forms: list[dict[str, str]], window: float) -> tuple[
             return
         if answer.status != 200:
             failures[str(answer.status)] += 1
-        latencies.append(answer.seconds)
+        latencies.append((sent, answer.seconds))
 
     started = time.perf_counter()
     tasks = []
@@ -157,7 +158,7 @@ async def burst(port: int, forms: list[dict[str, str]], window: float) -> tuple[
         tasks.append(asyncio.create_task(send(form)))
     await asyncio.gather(*tasks)
     await client.close()
-    return latencies, failures, started
+    return latencies, failures
 
 
 def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[str, str], model: ChildFake,
@@ -179,7 +180,7 @@ def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[
         forms = [message_form(f"SMburst{run[0]}{index:025d}", participant(run, index),
                               f"thought from participant {index}") for index in range(count)]
         wall_started = time.time()
-        latencies, failures, _ = asyncio.run(burst(port, forms, window))
+        answers, failures = asyncio.run(burst(port, forms, window))
         deadline = time.monotonic() + timeout
         while twilio.ask("count") - sent_before < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -192,7 +193,10 @@ def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[
     expected = {f"whatsapp:{participant(run, index)}" for index in range(count)}
     recorded = sum(1 for sid in (form["MessageSid"] for form in forms) if _recorded_once(store, sid))
     store.close()
-    ms = [value * 1000 for value in latencies] or [float("nan")]
+    ms = [latency * 1000 for _, latency in answers] or [float("nan")]
+    by_tenth: dict[int, list[float]] = {}
+    for sent, latency in answers:
+        by_tenth.setdefault(int(sent * 10), []).append(latency * 1000)
     return {
         "label": label,
         "ack_p50": statistics.median(ms), "ack_p99": percentile(ms, 0.99), "ack_max": max(ms),
@@ -202,6 +206,7 @@ def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[
         "doubled": sum(number - 1 for number in per_participant.values() if number > 1),
         "recorded": recorded, "sent": count,
         "series": Counter(int(t) for t in times),
+        "ack_series": {tenth: percentile(values, 0.99) for tenth, values in sorted(by_tenth.items())},
         "model_calls": model.ask("count"),
     }
 
@@ -218,6 +223,8 @@ def report(result: dict) -> None:
     print(f"    replies at Twilio: {replies}/{result['sent']}, the last {last:.2f} s after the burst began "
           f"({replies / last if last else float('nan'):.0f} replies/s); lost {result['lost']}, "
           f"doubled {result['doubled']}; messages recorded and processed once: {result['recorded']}/{result['sent']}")
+    acks = " ".join(f"{tenth / 10:.1f}s:{value:.0f}" for tenth, value in result["ack_series"].items())
+    print(f"    acks' p99 (ms) by when the request was sent: {acks}")
     series = " ".join(f"{second}s:{result['series'][second]}" for second in range(int(last) + 1 if last == last else 0))
     print(f"    replies accepted per second: {series}")
 

@@ -47,11 +47,16 @@ class Settings(BaseSettings):
         default=DEFAULT_STORE_TIMEOUT_SECONDS, gt=0, validation_alias="STORE_TIMEOUT_SECONDS"
     )
     # `/message` answers 503 when recording a delivery takes longer than this, and at once
-    # when INBOX_THREADS recordings are already under way (a stuck store); Twilio retries
+    # when the store is stuck (calls under way, none finished for a second); Twilio retries
     inbox_timeout_seconds: float = Field(default=5.0, gt=0, validation_alias="INBOX_TIMEOUT_SECONDS")
-    # unset: 8 on SQLite (its writes are one at a time anyway), 32 on Firestore (each
-    # call is a network round trip that a thread only waits on)
-    inbox_threads: int | None = Field(default=None, ge=1, validation_alias="INBOX_THREADS")
+    # threads of the webhook's own for its store calls other than recordings (blocklist
+    # reads, health probes); each recording commit under way has a thread of its own too
+    inbox_threads: int = Field(default=8, ge=1, validation_alias="INBOX_THREADS")
+    # recording commits under way at once, each recording every delivery that waits (up to
+    # INBOX_BATCH_SIZE); unset: 1 on SQLite (its writes are one at a time), 2 on Firestore
+    inbox_commits: int | None = Field(default=None, ge=1, validation_alias="INBOX_COMMITS")
+    # a Firestore commit takes at most 500 writes, and a delivery is two
+    inbox_batch_size: int = Field(default=100, ge=1, le=200, validation_alias="INBOX_BATCH_SIZE")
 
     # Twilio
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")

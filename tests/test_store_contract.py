@@ -60,6 +60,7 @@ LATER = T0 + timedelta(days=365)
 """A cutoff after every message the tests record."""
 ALEX = "+15550100001"
 SAM = "+15550100002"
+PAT = "+15550100003"
 EVENT = "CLIMATE24"
 OTHER_EVENT = "TOWNHALL"
 
@@ -194,6 +195,89 @@ def test_one_delivery_recorded_concurrently_is_recorded_once(any_store):
         thread.join()
     assert sorted(results) == [False] * 5 + [True]
     assert any_store.pending_inbound(LATER) == [message]
+
+
+def test_a_batch_records_each_new_delivery_once_and_says_which(any_store):
+    """The webhook's group commit: deliveries already recorded, repeated within the batch or
+    of a forgotten participant are left out, and every other one is recorded and waits."""
+    known = inbound("SM-known", at=T0)
+    any_store.record_inbound(known)
+    forgotten = inbound("SM-forgotten", participant=PAT, at=T0)
+    any_store.record_inbound(forgotten)
+    any_store.forget_participant(PAT)
+    first, second = inbound("SM-one", at=T0 + timedelta(seconds=1)), inbound("SM-two", at=T0 + timedelta(seconds=2))
+    sams = inbound("SM-sam", participant=SAM, at=T0 + timedelta(seconds=1))
+    batch = [first, known.model_copy(update={"body": "changed"}), sams, forgotten, second, sams]
+    assert any_store.record_inbound_many(batch) == [True, False, True, False, True, False]
+    assert any_store.pending_inbound(LATER) == [known, first, sams, second]
+    assert waiting_sids(any_store) == ["SM-known", "SM-one", "SM-two"]
+    assert waiting_sids(any_store, SAM) == ["SM-sam"]
+    assert waiting_sids(any_store, PAT) == []
+    assert any_store.record_inbound_many([]) == []
+
+
+def test_batches_recorded_at_once_by_two_processes_record_each_delivery_once(any_store):
+    """Overlapping batches from two processes: each MessageSid is recorded by exactly one."""
+    other = open_store(store_url(any_store))
+    messages = [inbound(f"SM-overlap-{n}", participant=f"+1555010{n:04d}") for n in range(30)]
+    batches = [(any_store, messages[:20]), (other, messages[10:]), (any_store, messages[5:25])]
+    start = threading.Barrier(len(batches))
+    results: dict[str, list[bool]] = {message.message_sid: [] for message in messages}
+
+    def record(store: Store, batch: list[InboundMessage]) -> None:
+        start.wait()
+        for message, recorded in zip(batch, store.record_inbound_many(batch), strict=True):
+            results[message.message_sid].append(recorded)
+
+    try:
+        threads = [threading.Thread(target=record, args=batch) for batch in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        other.close()
+    assert {sid: recorded.count(True) for sid, recorded in results.items()} == dict.fromkeys(results, 1)
+    assert sorted(message.message_sid for message in any_store.pending_inbound(LATER)) == sorted(results)
+
+
+def test_commits_made_at_once_from_many_threads_conflict_only_where_stale(any_store):
+    """Processing's threads commit at once (on Firestore, in shared requests): the one
+    commit whose snapshot another process changed conflicts, every other one lands."""
+    people = [f"+1555011{n:04d}" for n in range(24)]
+    firsts = {person: deliver(any_store, inbound(f"SM-first-{person}", participant=person)) for person in people}
+    assert all(any_store.load_participant(person).version == 1 for person in firsts)
+    stale = people[len(people) // 2]
+    outcomes = {
+        person: outcome_for(any_store.load_queue(person)[0], inbound(f"SM-second-{person}", participant=person))
+        for person in people
+    }
+    other = open_store(store_url(any_store))
+    try:
+        deliver(other, inbound("SM-elsewhere", participant=stale, at=T0 + timedelta(minutes=1)))
+    finally:
+        other.close()
+    start = threading.Barrier(len(people))
+    answers: dict[str, object] = {}
+
+    def commit(person: str) -> None:
+        start.wait()
+        try:
+            answers[person] = any_store.commit(outcomes[person])
+        except VersionConflict as exc:
+            answers[person] = exc
+
+    threads = [threading.Thread(target=commit, args=(person,)) for person in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(answers.pop(stale), VersionConflict)
+    assert answers == dict.fromkeys(answers, [])
+    assert {person: any_store.load_participant(person).version for person in people} == dict.fromkeys(people, 2)
+    assert any_store.get_reply("SM-elsewhere-r1") is not None
+    assert any_store.get_reply(f"SM-second-{stale}-r1") is None
+    assert all(any_store.get_reply(f"SM-second-{person}-r1") is not None for person in answers)
 
 
 def test_a_failed_attempt_is_counted_on_the_inbox_item_for_every_process(any_store):
@@ -819,6 +903,7 @@ def store_calls(store: Store) -> dict[str, Callable[[], object]]:
     entry = BlockedNumber(key="p-0123456789abcdef", masked="+155*****01", blocked_at=T0)
     return {
         "record_inbound": lambda: store.record_inbound(message),
+        "record_inbound_many": lambda: store.record_inbound_many([message, inbound("SM-trouble-2")]),
         "record_failed_attempt": lambda: store.record_failed_attempt("SM-1", "boom"),
         "commit": lambda: store.commit(outcome_for(None, message)),
         "put_event": lambda: store.put_event(EventConfig(event_id="PIER", event_name="Pier")),
@@ -853,7 +938,7 @@ def store_calls(store: Store) -> dict[str, Callable[[], object]]:
 
 
 WRITES = {
-    "record_inbound", "record_failed_attempt", "commit", "put_event", "delete_event", "save_transcript",
+    "record_inbound", "record_inbound_many", "record_failed_attempt", "commit", "put_event", "delete_event", "save_transcript",
     "claim_reply", "update_reply", "record_reply_part", "update_reply_by_provider_sid", "forget_participant",
     "secret", "add_block", "remove_block", "ping",
 }
@@ -995,6 +1080,29 @@ def test_a_database_made_before_newer_columns_gets_them_filled(tmp_path):
 
 
 # Firestore's own data ---------------------------------------------------------------------
+
+
+def test_a_shared_commit_with_one_stale_snapshot_lands_every_other_one(firestore_store):
+    """The request that carries several threads' commits fails whole on one stale
+    precondition; each is then committed alone and only the stale one conflicts."""
+    people = [f"+1555012{n:04d}" for n in range(4)]
+    for person in people:
+        deliver(firestore_store, inbound(f"SM-first-{person}", participant=person))
+    outcomes = [
+        outcome_for(firestore_store.load_queue(person)[0], inbound(f"SM-second-{person}", participant=person))
+        for person in people
+    ]
+    deliver(firestore_store, inbound("SM-elsewhere", participant=people[1], at=T0 + timedelta(minutes=1)))
+    units = [firestore_store._outcome_writes(outcome)[0] for outcome in outcomes]
+    answers = firestore_store._commit_many(units)
+    assert isinstance(answers[1], VersionConflict)
+    assert [type(answer).__name__ for answer in answers] == ["DatetimeWithNanoseconds", "VersionConflict"] + [
+        "DatetimeWithNanoseconds"
+    ] * 2
+    assert [firestore_store.load_participant(person).version for person in people] == [2, 2, 2, 2]
+    assert [firestore_store.get_reply(f"SM-second-{person}-r1") is not None for person in people] == [
+        True, False, True, True
+    ]
 
 
 def test_inbox_items_and_tombstones_are_keyed_by_a_hash_of_the_message_sid(firestore_store):

@@ -128,12 +128,13 @@ def test_nothing_answered_nothing_waited(answering):
 
 
 @pytest.mark.parametrize(
-    ("store_url", "configured", "threads"),
-    [("sqlite:///x.db", None, 8), ("firestore://project", None, 32), ("firestore://project", 5, 5)],
+    ("store_url", "configured", "commits"),
+    [("sqlite:///x.db", None, 1), ("firestore://project", None, 2), ("firestore://project", 3, 3)],
 )
-def test_the_webhook_has_threads_for_its_store_calls_as_the_store_needs(store_url, configured, threads):
-    settings = Settings(_env_file=None, STORE_URL=store_url, INBOX_THREADS=configured)
-    assert InboxLimits.from_settings(settings).threads == threads
+def test_the_webhook_commits_recordings_as_the_store_needs(store_url, configured, commits):
+    settings = Settings(_env_file=None, STORE_URL=store_url, INBOX_COMMITS=configured, INBOX_BATCH_SIZE=50)
+    limits = InboxLimits.from_settings(settings)
+    assert (limits.commits, limits.batch_size, limits.threads) == (commits, 50, 8)
 
 
 def test_a_steady_stream_of_urgent_writers_lets_another_writer_in_after_a_few():

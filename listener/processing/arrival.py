@@ -1,18 +1,19 @@
 """Arrival: record one delivery durably in the inbox, then hand it to processing.
 
 This is the only store work done before the webhook answers Twilio, so it is the part a
-slow or locked store can hold up. One participant's deliveries are recorded one at a
-time, so the order they are recorded in (and time-stamped with) is the order they are
+slow or locked store can hold up. Deliveries that arrive together are recorded together,
+in one commit (`group_commit`). One participant's deliveries are recorded one at a time,
+so the order they are recorded in (and time-stamped with) is the order they are
 processed in.
 
 A store that stops answering must cost Twilio a quick 503 (which it retries), never a
 hung request. So the webhook's store calls run on threads of their own, within a
-deadline (`within_deadline`). When every one of those threads is taken and none has
-finished a call for a second, the store is stuck: further calls are refused at once
-rather than queued behind the stuck ones (a burst on a healthy store still queues). A
-call given up on before it started never starts; one already running runs to its end,
-and a recording that lands late is handed to processing as any other (Twilio's retry of
-that delivery then finds it recorded).
+deadline (`within_deadline`). When calls are under way and none has finished for a
+second, the store is stuck: further calls are refused at once rather than queued behind
+the stuck ones (a burst on a healthy store finishes commits many times a second, and
+queues). A recording given up on before its commit started never starts; one already
+in a commit runs to its end, and a recording that lands late is handed to processing as
+any other (Twilio's retry of that delivery then finds it recorded).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import contextvars
 import functools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,34 +32,41 @@ from typing import TypeVar
 
 from listener.config import Settings
 from listener.models import InboundMessage
+from listener.processing.group_commit import GroupCommit
 from listener.store.base import StoreUnavailable
 from listener.store.ports import Inbox
 
 Result = TypeVar("Result")
 
 STUCK_AFTER_SECONDS = 1.0
-"""Every inbox thread busy and none finished for this long: the store is not answering."""
+"""Store calls under way and none finished for this long: the store is not answering."""
 
 
-LOCAL_STORE_THREADS = 8
-"""SQLite writes one at a time: more threads would only queue for its lock."""
-NETWORK_STORE_THREADS = 32
-"""Each Firestore call is a round trip a thread only waits on: a burst needs many at once."""
+LOCAL_STORE_COMMITS = 1
+"""SQLite writes one at a time: a second commit would only wait for the lock, holding
+deliveries that could have joined the next batch."""
+NETWORK_STORE_COMMITS = 2
+"""Each Firestore commit is a round trip: while one is under way the next can go, and
+more at once would only make smaller batches (measured in `bench/burst.py`)."""
 
 
 @dataclass(frozen=True)
 class InboxLimits:
-    """How long the webhook waits on the store, and how many of its calls run at once."""
+    """How long the webhook waits on the store, how many of its calls run at once
+    (`commits` recordings, and `threads` other calls: blocklist reads, health probes), and
+    how many deliveries one commit records."""
 
     timeout_seconds: float = 5.0
     threads: int = 8
+    commits: int = LOCAL_STORE_COMMITS
+    batch_size: int = 100
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboxLimits:
-        threads = settings.inbox_threads
-        if threads is None:
-            threads = NETWORK_STORE_THREADS if settings.store_url.startswith("firestore") else LOCAL_STORE_THREADS
-        return cls(settings.inbox_timeout_seconds, threads)
+        commits = settings.inbox_commits
+        if commits is None:
+            commits = NETWORK_STORE_COMMITS if settings.store_url.startswith("firestore") else LOCAL_STORE_COMMITS
+        return cls(settings.inbox_timeout_seconds, settings.inbox_threads, commits, settings.inbox_batch_size)
 
 
 @dataclass
@@ -70,37 +78,36 @@ class _Gate:
 
 
 class _Progress:
-    """How many store calls are under way (queued ones included) and when one last moved,
-    kept by the calling threads themselves: an event loop that is slow to run callbacks
-    must not look like a stuck store."""
+    """How many store calls are under way (queued ones included) and when one last moved
+    (finished, or started when none was under way), kept by the calling threads
+    themselves: an event loop that is slow to run callbacks must not look like a stuck
+    store."""
 
-    def __init__(self, threads: int) -> None:
-        self.threads = threads
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running = 0
         self._moved_at = time.monotonic()
 
     def enter(self) -> None:
-        """Count a call in, or refuse it when every thread is taken and none has finished a
-        call for `STUCK_AFTER_SECONDS`."""
+        """Count a call in, or refuse it when the store is stuck (see `refuse_if_stuck`)."""
         with self._lock:
-            now = time.monotonic()
-            if self._running < self.threads:
-                self._moved_at = now
+            if self._running == 0:
+                self._moved_at = time.monotonic()
             else:
-                self._refuse_if_stuck(now)
+                self._refuse_if_stuck()
             self._running += 1
 
     def refuse_if_stuck(self) -> None:
-        """Raise `StoreUnavailable` when the store is stuck (see `enter`), counting nothing in."""
+        """Raise `StoreUnavailable` when calls are under way and none has finished for
+        `STUCK_AFTER_SECONDS`, counting nothing in."""
         with self._lock:
-            if self._running >= self.threads:
-                self._refuse_if_stuck(time.monotonic())
+            if self._running:
+                self._refuse_if_stuck()
 
-    def _refuse_if_stuck(self, now: float) -> None:
-        if now - self._moved_at > STUCK_AFTER_SECONDS:
+    def _refuse_if_stuck(self) -> None:
+        if time.monotonic() - self._moved_at > STUCK_AFTER_SECONDS:
             raise StoreUnavailable(
-                f"all {self.threads} inbox threads have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
+                f"{self._running} inbox calls have waited on the store for over {STUCK_AFTER_SECONDS:g}s"
             )
 
     def leave(self) -> None:
@@ -143,8 +150,9 @@ class Arrival:
         self.limits = limits or InboxLimits()
         self.recorded_by = recorded_by
         self._gates: dict[str, _Gate] = {}
-        self._threads = ThreadPoolExecutor(self.limits.threads, thread_name_prefix="inbox")
-        self._progress = _Progress(self.limits.threads)
+        self._threads = ThreadPoolExecutor(self.limits.threads + self.limits.commits, thread_name_prefix="inbox")
+        self._progress = _Progress()
+        self._group = GroupCommit(self._start_recording, self.limits.commits, self.limits.batch_size)
 
     @asynccontextmanager
     async def within_deadline(self) -> AsyncIterator[None]:
@@ -176,6 +184,9 @@ class Arrival:
         future.add_done_callback(self._seen)
         return call, future
 
+    def _start_recording(self, messages: Sequence[InboundMessage]) -> asyncio.Future[list[bool]]:
+        return self._start(self.inbox.record_inbound_many, messages)[1]
+
     @staticmethod
     def _seen(future: asyncio.Future) -> None:
         if not future.cancelled():
@@ -196,8 +207,9 @@ class Arrival:
         (or belonged to a forgotten participant).
 
         `build` makes the message with its arrival time, taken in the participant's turn.
-        The turn lasts until the store call ends, even one the caller stopped waiting for,
-        so a participant's later delivery is never recorded before an earlier one.
+        The turn lasts until the commit that records it ends, even one the caller stopped
+        waiting for, so a participant's later delivery is never recorded before an earlier
+        one.
         """
         # A stuck store refuses at once, before the participant's turn: an earlier delivery
         # of theirs may be one of the calls stuck on it, holding the turn until its deadline.
@@ -214,13 +226,17 @@ class Arrival:
         try:
             message = build(datetime.now(timezone.utc))
             message.recorded_by = self.recorded_by
-            call, recording = self._start(self.inbox.record_inbound, message)
+            recording = self._group.record(message)
         except BaseException:
             self._release(participant, gate)
             raise
         # Runs before the awaiting coroutine resumes, and also when it gave up waiting.
-        recording.add_done_callback(functools.partial(self._recorded, participant, gate, message))
-        return await self._wait(call, recording)
+        recording.result.add_done_callback(functools.partial(self._recorded, participant, gate, message))
+        try:
+            return await asyncio.shield(recording.result)
+        except asyncio.CancelledError:
+            self._group.withdraw(recording)
+            raise
 
     def _recorded(self, participant: str, gate: _Gate, message: InboundMessage, recording: asyncio.Future) -> None:
         self._release(participant, gate)

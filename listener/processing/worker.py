@@ -38,8 +38,13 @@ from listener.store.base import Store, StoreError, VersionConflict
 
 log = logging.getLogger(__name__)
 
-PROCESSING_THREADS = 8
-"""Threads for processing's store calls (a read, a commit) and the microseconds of the step."""
+LOCAL_STORE_THREADS = 8
+"""Threads for processing's store calls (a read, a commit) and the microseconds of the
+step, on SQLite: its writes are one at a time, so more threads would only wait."""
+NETWORK_STORE_THREADS = 32
+"""On Firestore: each call is a round trip a thread waits on, and the calls of threads
+waiting at once go in one request (`listener.store.coalesce`), so more threads make
+fewer, larger requests."""
 
 STORE_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30)
 """Waits between tries of a message the store could not take (an outage, a lock); after
@@ -67,7 +72,8 @@ class Worker:
         self.store = store
         self.engine = engine
         self.delivery = delivery
-        self._threads = ThreadPoolExecutor(PROCESSING_THREADS, thread_name_prefix="processing")
+        threads = NETWORK_STORE_THREADS if settings.store_url.startswith("firestore") else LOCAL_STORE_THREADS
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="processing")
         self._queued: set[str] = set()
         self.identity = delivery.claimant
         """This process, in the store: who recorded a message, whose turn it is, who claimed a reply."""

@@ -73,6 +73,7 @@ from listener.models import (
 from listener.operators.privacy import BlockedNumber
 from listener.store import firestore_queries as q
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
+from listener.store.coalesce import Coalesced
 from listener.store.documents import (
     FORGOTTEN,
     event_key,
@@ -104,6 +105,11 @@ BATCH_LIMIT = 500
 
 COMMIT_SLOTS = 1000
 """Sequence numbers one commit may use: `version * COMMIT_SLOTS + position`."""
+
+COALESCED_READS = 100
+"""Snapshot documents read in one request, at most."""
+COALESCED_WRITES = 400
+"""Writes in one coalesced commit, at most (Firestore takes 500)."""
 
 ATTEMPT_RACES = 5
 """Tries of a read-then-conditional-write that another process keeps changing under us."""
@@ -233,6 +239,39 @@ def _pages(query: firestore.Query, deadline: dict[str, Any]) -> Iterator[firesto
     return pages(fetch, lambda document: document)
 
 
+Loaded = tuple[ParticipantSnapshot | None, Queue]
+
+
+class _Writes:
+    """One caller's writes (a commit's, a send result's), to be queued on whichever batch
+    commits them; each document once. `conflict` is what that caller gets should a
+    precondition of its own fail; None: nothing (its document was deleted meanwhile, as
+    a forgotten participant's reply is)."""
+
+    def __init__(self, conflict: Exception | None) -> None:
+        self.conflict = conflict
+        self._writes: list[tuple[str, firestore.DocumentReference, dict[str, Any], dict[str, Any]]] = []
+
+    def add(self, kind: str, reference: firestore.DocumentReference, document: dict[str, Any], **options: Any) -> None:
+        """`kind` is the batch method: create, set or update."""
+        self._writes.append((kind, reference, document, options))
+
+    def queue_on(self, batch: firestore.WriteBatch) -> None:
+        for kind, reference, document, options in self._writes:
+            getattr(batch, kind)(reference, document, **options)
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+
+def _conflict(unit: _Writes, exc: Exception) -> BaseException | None:
+    """A unit's own failed precondition: its conflict (its cause kept), or nothing."""
+    if unit.conflict is None:
+        return None
+    unit.conflict.__cause__ = exc
+    return unit.conflict
+
+
 class _UpdateTimes:
     """The update time of each snapshot version this process read or wrote, with the
     messages that document said were waiting (version 0: a document holding only a queue,
@@ -284,6 +323,8 @@ class FirestoreStore:
         # A streamed query: not retried, since the client resumes a failed stream with
         # its retry's predicate and no deadline; the caller tries again later instead.
         self._stream: dict[str, Any] = {"retry": Retry(predicate=_never), "timeout": timeout}
+        self._loads = Coalesced(self._load_queues, limit=COALESCED_READS)
+        self._commits = Coalesced(self._commit_many, limit=COALESCED_WRITES, weight=len)
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> FirestoreStore:
@@ -372,18 +413,43 @@ class FirestoreStore:
     # inbox -------------------------------------------------------------------------------
 
     def record_inbound(self, message: InboundMessage) -> bool:
-        """Create-if-absent, and the message noted as waiting on the snapshot document, in
+        return self.record_inbound_many([message])[0]
+
+    def record_inbound_many(self, messages: Sequence[InboundMessage]) -> list[bool]:
+        """Create-if-absent each, and each noted as waiting on its snapshot document, all in
         one commit: of two processes recording one delivery, one wins, and a forgotten
-        participant's delivery finds its tombstone in the way (nothing is written)."""
+        participant's delivery finds its tombstone in the way (nothing is written for it).
+
+        A create that finds its document makes the whole commit fail; the documents of
+        such a batch are then read in one call, and the commit is made again without those
+        already there (again, should another process have recorded one meanwhile)."""
+        recorded = {message.message_sid: False for message in messages}
+        unique = list({message.message_sid: message for message in messages}.values())
+        for _ in range(ATTEMPT_RACES):
+            if not unique:
+                break
+            try:
+                self._commit_recordings(unique)
+            except google_errors.Conflict:
+                references = [self._inbox_ref(message.message_sid) for message in unique]
+                present = {document.id for document in self.client.get_all(references, **self._call) if document.exists}
+                unique = [message for message in unique if inbox_key(message.message_sid) not in present]
+                continue
+            recorded.update(dict.fromkeys((message.message_sid for message in unique), True))
+            break
+        else:
+            raise StoreUnavailable(f"inbox items recorded by others {ATTEMPT_RACES} times while recording a batch")
+        return [recorded.pop(message.message_sid, False) for message in messages]
+
+    def _commit_recordings(self, messages: Sequence[InboundMessage]) -> None:
         batch = self.client.batch()
-        batch.create(self._inbox_ref(message.message_sid), _inbox_document(message))
-        note = {WAITING: {_waiting_key(message.message_sid): _waiting_entry(message)}}
-        batch.set(self._snapshot_ref(message.participant), note, merge=True)
-        try:
-            batch.commit(**self._call)
-        except google_errors.Conflict:
-            return False
-        return True
+        notes: dict[str, dict[str, Any]] = {}
+        for message in messages:
+            batch.create(self._inbox_ref(message.message_sid), _inbox_document(message))
+            notes.setdefault(message.participant, {})[_waiting_key(message.message_sid)] = _waiting_entry(message)
+        for participant, waiting in notes.items():
+            batch.set(self._snapshot_ref(participant), {WAITING: waiting}, merge=True)
+        batch.commit(**self._call)
 
     def inbound_status(self, message_sid: str) -> InboxStatus | None:
         document = self._inbox_ref(message_sid).get(**self._call)
@@ -443,8 +509,25 @@ class FirestoreStore:
         return self.load_queue(participant)[0]
 
     def load_queue(self, participant: str) -> tuple[ParticipantSnapshot | None, Queue]:
-        """One read: the snapshot document holds both."""
-        document = self._snapshot_ref(participant).get(**self._call)
+        """One read: the snapshot document holds both (one request for every thread
+        reading at once)."""
+        return self._loads(participant)
+
+    def _load_queues(self, participants: Sequence[str]) -> list[Loaded | BaseException]:
+        references = [self._snapshot_ref(participant) for participant in participants]
+        if len(references) == 1:
+            documents = {references[0].id: references[0].get(**self._call)}
+        else:
+            documents = {document.id: document for document in self.client.get_all(references, **self._call)}
+        answers: list[Loaded | BaseException] = []
+        for participant in participants:
+            try:
+                answers.append(self._loaded(participant, documents[participant]))
+            except ValidationError as exc:  # this participant's alone
+                answers.append(exc)
+        return answers
+
+    def _loaded(self, participant: str, document: firestore.DocumentSnapshot) -> Loaded:
         if not document.exists:
             self._update_times.remember(participant, 0, None, [])
             return None, Queue()
@@ -457,33 +540,35 @@ class FirestoreStore:
         return snapshot, queue
 
     def commit(self, outcome: Outcome) -> list[Waiting]:
-        """What still waits comes from the read the precondition checks: exact."""
+        """What still waits comes from the read the precondition checks: exact. Commits
+        made at once by several threads go in one request (see `_commit_many`)."""
+        writes, still = self._outcome_writes(outcome)
+        result = self._commits(writes)
+        self._update_times.remember(outcome.snapshot.participant, outcome.snapshot.version, result, still)
+        return still
+
+    def _outcome_writes(self, outcome: Outcome) -> tuple[_Writes, list[Waiting]]:
+        """The outcome's writes, its snapshot's first; what still waits after it."""
         snapshot = outcome.snapshot
-        batch = self.client.batch()
-        still = self._write_snapshot(batch, outcome)
+        writes = _Writes(conflict=VersionConflict(snapshot.participant))
+        still = self._write_snapshot(writes, outcome)
         for event_id in outcome.touched_events:
             membership = snapshot.events.get(event_id)
             if membership is not None:
                 profile = profile_document(event_id, snapshot.participant, membership)
                 # merge: a profile the original tools wrote keeps its fields (its old log)
-                batch.set(self._profile_ref(event_id, snapshot.participant), profile, merge=True)
+                writes.add("set", self._profile_ref(event_id, snapshot.participant), profile, merge=True)
         first_sequence = snapshot.version * COMMIT_SLOTS
         for position, interaction in enumerate(outcome.interactions):
-            document = _interaction_document(interaction, first_sequence + position)
-            batch.set(self._interaction_ref(interaction), document)
+            writes.add("set", self._interaction_ref(interaction), _interaction_document(interaction, first_sequence + position))
         for position, reply in enumerate(outcome.replies):
             document = _ordered(_reply_document(reply), first_sequence + position)
-            batch.set(self.client.collection(OUTBOX).document(reply.id), document)
+            writes.add("set", self.client.collection(OUTBOX).document(reply.id), document)
         done = {"status": "done", "message_sid": outcome.message_sid, "participant": snapshot.participant}
-        batch.set(self._inbox_ref(outcome.message_sid), done, merge=True)
-        try:
-            results = batch.commit(**self._call)
-        except _CONFLICTS as exc:
-            raise VersionConflict(snapshot.participant) from exc
-        self._update_times.remember(snapshot.participant, snapshot.version, results[0].update_time, still)
-        return still
+        writes.add("set", self._inbox_ref(outcome.message_sid), done, merge=True)
+        return writes, still
 
-    def _write_snapshot(self, batch: firestore.WriteBatch, outcome: Outcome) -> list[Waiting]:
+    def _write_snapshot(self, writes: _Writes, outcome: Outcome) -> list[Waiting]:
         """Queue the snapshot write with its precondition (absent, or unchanged since read),
         the message taken off the queue and the turn kept while others wait; what still
         waits, from that read."""
@@ -495,13 +580,30 @@ class FirestoreStore:
             or self._current_read(snapshot.participant, expected_version)
         )
         if update_time is None:
-            batch.create(reference, document)
+            writes.add("create", reference, document)
             return []
         still = [item for item in waiting if item.message_sid != outcome.message_sid]
         document[f"{WAITING}.{_waiting_key(outcome.message_sid)}"] = firestore.DELETE_FIELD
         document[TURN] = _turn_document(outcome.turn if still else None)
-        batch.update(reference, document, option=self.client.write_option(last_update_time=update_time))
+        writes.add("update", reference, document, option=self.client.write_option(last_update_time=update_time))
         return still
+
+    def _commit_many(self, units: Sequence[_Writes]) -> list[datetime | None | BaseException]:
+        """One commit for every unit (each unit's first write's update time). Should a
+        unit's precondition fail, the commit fails as a whole, not saying whose: each unit
+        is then committed alone, and only the one at fault gets its `conflict`."""
+        batch = self.client.batch()
+        firsts = []
+        for unit in units:
+            firsts.append(len(batch))  # one write per document, so the index of its first
+            unit.queue_on(batch)
+        try:
+            results = batch.commit(**self._call)
+        except _CONFLICTS as exc:
+            if len(units) == 1:
+                return [_conflict(units[0], exc)]
+            return [self._commit_many([unit])[0] for unit in units]
+        return [results[first].update_time if first < len(results) else None for first in firsts]
 
     def _current_read(self, participant: str, expected_version: int) -> tuple[datetime | None, list[Waiting]]:
         """For a commit of a snapshot this process did not load: read it and check its version."""
@@ -650,18 +752,15 @@ class FirestoreStore:
             changes["sent_at"] = sortable_time(changes["sent_at"])
         if counts_attempt(status):
             changes["attempts"] = firestore.Increment(1)
-        batch = self.client.batch()
+        writes = _Writes(conflict=None)
+        writes.add("update", self.client.collection(OUTBOX).document(reply_id), changes)
         if composed is not None:
             interaction = Interaction(
                 id=reply_id, participant=composed.participant, event_id=composed.event_id, direction="out",
                 kind="reply", state="", at=composed.created_at,
             )
-            batch.set(self._interaction_ref(interaction), {"text": composed.text}, merge=True)
-        batch.update(self.client.collection(OUTBOX).document(reply_id), changes)
-        try:
-            batch.commit(**self._call)
-        except google_errors.NotFound:
-            return
+            writes.add("set", self._interaction_ref(interaction), {"text": composed.text}, merge=True)
+        self._commits(writes)  # a reply forgotten meanwhile (NotFound) is no one's to update
 
     def record_reply_part(self, reply_id: str, parts_sent: int, provider_sid: str | None) -> None:
         try:

@@ -41,6 +41,10 @@ class Inbox(Protocol):
         write); False when this MessageSid was already recorded (or was a forgotten
         participant's)."""
 
+    def record_inbound_many(self, messages: Sequence[InboundMessage]) -> list[bool]:
+        """`record_inbound` for each, in one write (the webhook's group commit): whether
+        each was recorded, in order; all of it or, on `StoreError`, none of it."""
+
     def inbound_status(self, message_sid: str) -> InboxStatus | None: ...
 
     def pending_message(self, message_sid: str) -> InboundMessage | None:

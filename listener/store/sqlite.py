@@ -355,22 +355,28 @@ class SQLiteStore:
     # inbox -------------------------------------------------------------------------------
 
     def record_inbound(self, message: InboundMessage) -> bool:
-        """One statement: recorded unless its MessageSid is in the inbox or a tombstone.
-        Urgent: Twilio waits on it."""
+        return self.record_inbound_many([message])[0]
+
+    def record_inbound_many(self, messages: Sequence[InboundMessage]) -> list[bool]:
+        """One transaction, one statement each: recorded unless its MessageSid is in the
+        inbox or a tombstone. Urgent: Twilio waits on it."""
         with self._write(urgent=True) as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO inbox (message_sid, participant, status, received_at, data)"
-                " SELECT ?, ?, 'pending', ?, ?"
-                " WHERE NOT EXISTS (SELECT 1 FROM forgotten_messages WHERE sid_hash = ?)",
-                (
-                    message.message_sid,
-                    message.participant,
-                    sortable_time(message.received_at),
-                    message.model_dump_json(),
-                    inbox_key(message.message_sid),
-                ),
-            )
-            return cursor.rowcount == 1
+            return [
+                conn.execute(
+                    "INSERT OR IGNORE INTO inbox (message_sid, participant, status, received_at, data)"
+                    " SELECT ?, ?, 'pending', ?, ?"
+                    " WHERE NOT EXISTS (SELECT 1 FROM forgotten_messages WHERE sid_hash = ?)",
+                    (
+                        message.message_sid,
+                        message.participant,
+                        sortable_time(message.received_at),
+                        message.model_dump_json(),
+                        inbox_key(message.message_sid),
+                    ),
+                ).rowcount
+                == 1
+                for message in messages
+            ]
 
     def inbound_status(self, message_sid: str) -> InboxStatus | None:
         row = self._read().execute(
