@@ -38,6 +38,8 @@ router = APIRouter()
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 FORM_TYPE = "application/x-www-form-urlencoded"
+MESSAGE_PATHS = ("/message", "/message/")
+"""Where Twilio posts incoming messages (`ListenerApp` answers these before routing)."""
 # Generous for Twilio's forms (4,096 characters of text, ten media URLs) and no more.
 MAX_FORM_BYTES = 128 * 1024
 MAX_FORM_FIELDS = 200
