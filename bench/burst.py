@@ -169,7 +169,7 @@ def run_burst(label: str, run: str, count: int, store_url: str, env_extra: dict[
     onboard(store, run, count)
     db = Path(workdir) / "unused.db"
     env = server_env(db, twilio, model.url, STORE_URL=store_url, OPENAI_MAX_RETRIES="0",
-                     OPENAI_TIMEOUT_SECONDS="30", EVENT_CACHE_SECONDS="300", LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"), **env_extra)
+                     OPENAI_TIMEOUT_SECONDS="30", EVENT_CACHE_SECONDS="300", LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"), **env_extra)
     # Recovery as in production (the test settings sweep every second with no grace).
     for name in ("RECOVERY_GRACE_SECONDS", "RECOVERY_INTERVAL_SECONDS"):
         env.pop(name, None)

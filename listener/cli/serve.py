@@ -33,5 +33,5 @@ def serve(args: argparse.Namespace) -> int:
     except (ConfigurationError, ConsoleExposed) as exc:
         raise CommandError(str(exc), exit_code=2) from exc
     # Forwarded headers are trusted from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1).
-    uvicorn.run("app:app", host=args.host, port=args.port, proxy_headers=True, log_level="info")
+    uvicorn.run("app:app", host=args.host, port=args.port, proxy_headers=True, log_level="info", access_log=False)
     return 0
