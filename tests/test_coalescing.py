@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from concurrency_support import answers_at_once
 
 from listener.models import InboundMessage
 from listener.processing.arrival import Arrival, InboxLimits
@@ -44,20 +45,7 @@ class Requests:
 
 
 def call_all(coalesced: Coalesced, items: list[int]) -> dict[int, object]:
-    answers: dict[int, object] = {}
-
-    def call(item: int) -> None:
-        try:
-            answers[item] = coalesced(item)
-        except Exception as exc:
-            answers[item] = exc
-
-    threads = [threading.Thread(target=call, args=(item,)) for item in items]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    return answers
+    return answers_at_once(coalesced, items, timeout=10)
 
 
 def test_a_call_alone_is_its_own_request_at_once():

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from concurrency_support import answers_at_once
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import ROOT, Conversation, make_engine
@@ -221,22 +222,14 @@ def test_batches_recorded_at_once_by_two_processes_record_each_delivery_once(any
     other = open_store(store_url(any_store))
     messages = [inbound(f"SM-overlap-{n}", participant=f"+1555010{n:04d}") for n in range(30)]
     batches = [(any_store, messages[:20]), (other, messages[10:]), (any_store, messages[5:25])]
-    start = threading.Barrier(len(batches))
-    results: dict[str, list[bool]] = {message.message_sid: [] for message in messages}
-
-    def record(store: Store, batch: list[InboundMessage]) -> None:
-        start.wait()
-        for message, recorded in zip(batch, store.record_inbound_many(batch), strict=True):
-            results[message.message_sid].append(recorded)
-
     try:
-        threads = [threading.Thread(target=record, args=batch) for batch in batches]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        answers = answers_at_once(lambda n: batches[n][0].record_inbound_many(batches[n][1]), range(len(batches)))
     finally:
         other.close()
+    results: dict[str, list[bool]] = {message.message_sid: [] for message in messages}
+    for n, (_, batch) in enumerate(batches):
+        for message, recorded in zip(batch, answers[n], strict=True):
+            results[message.message_sid].append(recorded)
     assert {sid: recorded.count(True) for sid, recorded in results.items()} == dict.fromkeys(results, 1)
     assert sorted(message.message_sid for message in any_store.pending_inbound(LATER)) == sorted(results)
 
@@ -257,21 +250,7 @@ def test_commits_made_at_once_from_many_threads_conflict_only_where_stale(any_st
         deliver(other, inbound("SM-elsewhere", participant=stale, at=T0 + timedelta(minutes=1)))
     finally:
         other.close()
-    start = threading.Barrier(len(people))
-    answers: dict[str, object] = {}
-
-    def commit(person: str) -> None:
-        start.wait()
-        try:
-            answers[person] = any_store.commit(outcomes[person])
-        except VersionConflict as exc:
-            answers[person] = exc
-
-    threads = [threading.Thread(target=commit, args=(person,)) for person in people]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = answers_at_once(lambda person: any_store.commit(outcomes[person]), people)
     assert isinstance(answers.pop(stale), VersionConflict)
     assert answers == dict.fromkeys(answers, [])
     assert {person: any_store.load_participant(person).version for person in people} == dict.fromkeys(people, 2)
