@@ -14,4 +14,4 @@ from listener.logs import configure_logging
 
 _settings = startup_settings()
 configure_logging(_settings.log_format, _settings.log_level)
-app = create_app(_settings)
+app = create_app(_settings, settle_heap=True)

@@ -37,7 +37,9 @@ def test_the_reply_is_written_from_the_event_and_the_participants_words(fake):
     fake.queue(Answer.text("Gracias, Lucía, lo hemos anotado."))
     assert composer_for(fake, [EVENT]).compose(owed()) == "Gracias, Lucía, lo hemos anotado."
     sent = fake.chat_requests()[0]
+    assert sent.path == "/v1/chat/completions" and sent.headers["authorization"] == "Bearer sk-test"
     assert sent.json["store"] is False and sent.json["model"] == "test-chat-model"
+    assert sent.json["max_completion_tokens"] > 0 and "stream" not in sent.json
     assert sent.participant_text == "Los autobuses nocturnos no pasan por mi barrio."
     for fact in ("Town Hall", "Leeds Civic Hall", "bus routes", "language named", "two short sentences"):
         assert fact in sent.system_text

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from listener import console
 from listener.ai.transcription import Transcriber
+from listener.channel.heap import settle_after_startup
 from listener.channel.routes import MESSAGE_PATHS, receive_message, router
 from listener.channel.sender import Sender
 from listener.channel.service import WebService
@@ -65,14 +66,20 @@ def create_app(
     runtime: Runtime | None = None,
     sender: Sender | None = None,
     transcriber: Transcriber | None = None,
+    *,
+    settle_heap: bool = False,
 ) -> FastAPI:
-    """The app; settings default to the environment, the rest to what settings describe."""
+    """The app; settings default to the environment, the rest to what settings describe.
+    `settle_heap`: once started, keep what startup built out of the garbage collector's
+    way (`heap.settle_after_startup`), for a process that serves this one app."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         chosen = settings or (runtime.settings if runtime is not None else Settings())
         service = await WebService.start(chosen, runtime, sender, transcriber)
         app.state.service = service
+        if settle_heap:
+            settle_after_startup()
         try:
             yield
         finally:

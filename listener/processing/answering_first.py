@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-MAX_WAIT_SECONDS = 1.0
+MAX_WAIT_SECONDS = 3.0
 
 
 class AnsweringFirst:

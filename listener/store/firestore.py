@@ -51,6 +51,7 @@ from google.api_core.retry import Retry, if_transient_error
 from google.auth import exceptions as auth_errors
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.types import write as write_types
 from google.oauth2 import service_account
 from pydantic import ValidationError
 
@@ -72,6 +73,7 @@ from listener.models import (
 )
 from listener.operators.privacy import BlockedNumber
 from listener.store import firestore_queries as q
+from listener.store import firestore_writes
 from listener.store.base import StoreError, StoreUnavailable, VersionConflict
 from listener.store.coalesce import Coalesced
 from listener.store.documents import (
@@ -243,22 +245,32 @@ Loaded = tuple[ParticipantSnapshot | None, Queue]
 
 
 class _Writes:
-    """One caller's writes (a commit's, a send result's), to be queued on whichever batch
-    commits them; each document once. `conflict` is what that caller gets should a
-    precondition of its own fail; None: nothing (its document was deleted meanwhile, as
-    a forgotten participant's reply is)."""
+    """One caller's writes (a commit's, a send result's), encoded as they are added (see
+    `firestore_writes`), to be queued on whichever batch commits them; each document once.
+    `conflict` is what that caller gets should a precondition of its own fail; None:
+    nothing (its document was deleted meanwhile, as a forgotten participant's reply is)."""
 
     def __init__(self, conflict: Exception | None) -> None:
         self.conflict = conflict
-        self._writes: list[tuple[str, firestore.DocumentReference, dict[str, Any], dict[str, Any]]] = []
+        self._writes: list[write_types.Write] = []
 
-    def add(self, kind: str, reference: firestore.DocumentReference, document: dict[str, Any], **options: Any) -> None:
-        """`kind` is the batch method: create, set or update."""
-        self._writes.append((kind, reference, document, options))
+    def add(
+        self,
+        kind: firestore_writes.Kind,
+        reference: firestore.DocumentReference,
+        document: dict[str, Any],
+        *,
+        merge: bool = False,
+        last_update_time: datetime | None = None,
+    ) -> None:
+        """`kind` is the batch method: create, set or update (with `last_update_time`,
+        only if the document is unchanged since)."""
+        self._writes.append(firestore_writes.write(
+            kind, reference._document_path, document, merge=merge, last_update_time=last_update_time
+        ))
 
     def queue_on(self, batch: firestore.WriteBatch) -> None:
-        for kind, reference, document, options in self._writes:
-            getattr(batch, kind)(reference, document, **options)
+        batch._add_write_pbs(self._writes)  # the hook the library's batches extend
 
     def __len__(self) -> int:
         return len(self._writes)
@@ -442,13 +454,15 @@ class FirestoreStore:
         return [recorded.pop(message.message_sid, False) for message in messages]
 
     def _commit_recordings(self, messages: Sequence[InboundMessage]) -> None:
-        batch = self.client.batch()
+        writes = _Writes(conflict=None)
         notes: dict[str, dict[str, Any]] = {}
         for message in messages:
-            batch.create(self._inbox_ref(message.message_sid), _inbox_document(message))
+            writes.add("create", self._inbox_ref(message.message_sid), _inbox_document(message))
             notes.setdefault(message.participant, {})[_waiting_key(message.message_sid)] = _waiting_entry(message)
         for participant, waiting in notes.items():
-            batch.set(self._snapshot_ref(participant), {WAITING: waiting}, merge=True)
+            writes.add("set", self._snapshot_ref(participant), {WAITING: waiting}, merge=True)
+        batch = self.client.batch()
+        writes.queue_on(batch)
         batch.commit(**self._call)
 
     def inbound_status(self, message_sid: str) -> InboxStatus | None:
@@ -585,7 +599,7 @@ class FirestoreStore:
         still = [item for item in waiting if item.message_sid != outcome.message_sid]
         document[f"{WAITING}.{_waiting_key(outcome.message_sid)}"] = firestore.DELETE_FIELD
         document[TURN] = _turn_document(outcome.turn if still else None)
-        writes.add("update", reference, document, option=self.client.write_option(last_update_time=update_time))
+        writes.add("update", reference, document, last_update_time=update_time)
         return still
 
     def _commit_many(self, units: Sequence[_Writes]) -> list[datetime | None | BaseException]:
