@@ -39,6 +39,7 @@ from listener.models import (
     Queue,
     Waiting,
 )
+from listener.processing.admission import Admission
 from listener.processing.turns import Turns
 from listener.processing.voice import with_transcript
 from listener.store.base import StoreError, VersionConflict
@@ -66,6 +67,9 @@ class Messages(Inbox, Conversations, Protocol):
     other processes recorded."""
 
 
+UNBOUNDED = 1_000_000
+"""Admission for a caller that processes a message at a time (the CLI's chat, the tests)."""
+
 SOLE_PROCESS = "this process"
 """Whose turn it is when a caller runs alone (the CLI's chat, the tests' pipeline)."""
 
@@ -86,6 +90,7 @@ class Processing:
         *,
         turns: Turns | None = None,
         queued_here: Callable[[str], bool] = lambda _: False,
+        admission: Admission | None = None,
     ) -> None:
         self.settings = settings
         self.conversations = conversations
@@ -96,6 +101,7 @@ class Processing:
         self.claim = claim
         self.turns = turns or Turns(SOLE_PROCESS, settings.turn_seconds)
         self.queued_here = queued_here
+        self.admission = admission or Admission(UNBOUNDED)
         self.failed: set[str] = set()
         """Messages the flow raised on here: retried by recovery, not before the rest."""
 
@@ -108,7 +114,12 @@ class Processing:
     async def run_all(self, message: InboundMessage) -> list[Outcome]:
         """Process a recorded message, after the participant's older waiting ones, and then
         what waits after it that no lane of this process holds; the outcomes committed
-        (none when it was processed already, by anyone, or left to another process)."""
+        (none when it was processed already, by anyone, or left to another process).
+        Once admitted (see `listener.processing.admission`)."""
+        async with self.admission.admitted():
+            return await self._run_all(message)
+
+    async def _run_all(self, message: InboundMessage) -> list[Outcome]:
         outcomes: list[Outcome] = []
         known = {message.message_sid: message}
         transcribed: dict[str, InboundMessage] = {}  # once each, kept across conflicts
@@ -155,7 +166,8 @@ class Processing:
     async def _transcribed(self, message: InboundMessage) -> InboundMessage:
         """The message with its voice note's transcript (as it is, when it has none)."""
         try:
-            return await with_transcript(message, self.transcriber, self.settings)
+            async with self.admission.stepped_out():
+                return await with_transcript(message, self.transcriber, self.settings)
         except (StoreError, VersionConflict):
             raise
         except Exception as exc:
@@ -191,7 +203,8 @@ class Processing:
         new = [request for request in asked if request not in readings]
         if not new:
             return
-        results = await asyncio.gather(*(self.reader.read(request) for request in new))
+        async with self.admission.stepped_out():
+            results = await asyncio.gather(*(self.reader.read(request) for request in new))
         readings.update(zip(new, results, strict=True))
 
     def _step(

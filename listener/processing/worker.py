@@ -26,6 +26,7 @@ from listener.conversation.engine import Engine
 from listener.conversation.extraction import Reader
 from listener.logs import message_context
 from listener.models import InboundMessage, OutboundReply
+from listener.processing.admission import Admission
 from listener.processing.answering_first import AnsweringFirst
 from listener.processing.composing import Composing
 from listener.processing.delivery import Delivery
@@ -45,6 +46,10 @@ NETWORK_STORE_THREADS = 32
 """On Firestore: each call is a round trip a thread waits on, and the calls of threads
 waiting at once go in one request (`listener.store.coalesce`), so more threads make
 fewer, larger requests."""
+
+ADMITTED_PER_THREAD = 2
+"""Messages in processing at once, per store thread: enough that the calls of threads
+waiting at once go in one request, few enough that each message is finished first."""
 
 STORE_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30)
 """Waits between tries of a message the store could not take (an outage, a lock); after
@@ -80,6 +85,7 @@ class Worker:
         self.processing = Processing(
             settings, store, engine, transcriber, reader, self._threads, self._claim,
             turns=Turns(self.identity, settings.turn_seconds), queued_here=self._queued.__contains__,
+            admission=Admission(ADMITTED_PER_THREAD * threads),
         )
         self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
