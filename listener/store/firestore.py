@@ -184,8 +184,11 @@ def _interaction_document(interaction: Interaction, sequence: int) -> dict[str, 
 
 
 def _inbox_document(message: InboundMessage) -> dict[str, Any]:
-    """A pending inbox item; `received_at` in the form the recovery query compares."""
-    return {**message.model_dump(mode="json"), "received_at": sortable_time(message.received_at), "status": "pending"}
+    """A pending inbox item; `received_at` in the form the recovery query compares. Fields
+    with no value (a text's transcript) are left out: each field costs the store an index
+    entry, and reading the item back gives the model's default."""
+    document = message.model_dump(mode="json", exclude_none=True)
+    return {**document, "received_at": sortable_time(message.received_at), "status": "pending"}
 
 
 WAITING = "waiting"
