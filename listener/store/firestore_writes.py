@@ -68,7 +68,7 @@ def _fast(kind: Kind, path: str, data: dict[str, Any], merge: bool, last_update_
     document.name = path
     fields = document.fields
     mask: list[tuple[str, ...]] = []
-    transformed: list[tuple[tuple[str, ...], str, Any]] = []
+    transformed: list[tuple[tuple[str, ...], Any]] = []
     if kind == "update":
         _fill_update(data, fields, mask, transformed)
     else:
@@ -77,7 +77,7 @@ def _fast(kind: Kind, path: str, data: dict[str, Any], merge: bool, last_update_
                 raise _Unsupported
             parts = (key,)
             if _is_transform(value):
-                transformed.append((parts, key, value))
+                transformed.append((parts, value))
             elif value is transforms.DELETE_FIELD:
                 if not merge:
                     raise _Unsupported  # the library's error: no delete without merge
@@ -90,7 +90,7 @@ def _fast(kind: Kind, path: str, data: dict[str, Any], merge: bool, last_update_
         document_mask = pb.update_mask
         document_mask.SetInParent()
         document_mask.field_paths.extend(render_field_path(parts) for parts in sorted(mask))
-    for parts, _, value in sorted(transformed, key=lambda item: item[0]):
+    for parts, value in sorted(transformed, key=lambda item: item[0]):
         field_transform = pb.update_transforms.add()
         field_transform.field_path = render_field_path(parts)
         if value is transforms.SERVER_TIMESTAMP:
@@ -110,23 +110,21 @@ def _fast(kind: Kind, path: str, data: dict[str, Any], merge: bool, last_update_
 def _fill_update(data: dict[str, Any], fields: Any, mask: list[tuple[str, ...]], transformed: list) -> None:
     """An update's keys are field paths (`a.b`); the mask names each key's path, and
     the values of keys that share a parent go into one map."""
-    parsed: list[tuple[tuple[str, ...], str, Any]] = []
+    parsed: list[tuple[tuple[str, ...], Any]] = []
     for key, value in data.items():
         if type(key) is not str:
             raise _Unsupported
         try:
-            parsed.append((tuple(FieldPath.from_string(key).parts), key, value))
+            parsed.append((tuple(FieldPath.from_string(key).parts), value))
         except ValueError:
             raise _Unsupported from None
-    paths = {parts for parts, _, _ in parsed}
-    if len(paths) < len(parsed) or any(
-        parts[:index] in paths for parts, _, _ in parsed for index in range(1, len(parts))
-    ):
+    paths = {parts for parts, _ in parsed}
+    if len(paths) < len(parsed) or any(parts[:index] in paths for parts in paths for index in range(1, len(parts))):
         raise _Unsupported  # the library refuses a path given twice or under another
     tree: dict[str, Any] = {}
-    for parts, key, value in parsed:
+    for parts, value in parsed:
         if _is_transform(value):
-            transformed.append((parts, key, value))
+            transformed.append((parts, value))
             continue
         mask.append(parts)
         if value is transforms.DELETE_FIELD:
