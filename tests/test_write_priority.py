@@ -83,6 +83,12 @@ def test_only_the_holder_releases():
     assert errors and "does not hold it" in str(errors[0])
 
 
+def _answered(first: AnsweringFirst, count: int) -> None:
+    for _ in range(count):
+        with first.answering():
+            pass
+
+
 def test_processing_waits_while_a_webhook_is_answered():
     async def scenario() -> list[str]:
         first = AnsweringFirst(max_wait_seconds=5)
@@ -114,17 +120,54 @@ def test_a_steady_stream_of_webhooks_delays_processing_by_at_most_the_bound():
     assert 0.15 <= waited < 2
 
 
-@pytest.mark.parametrize("answering", [0, 1])
+@pytest.mark.parametrize("answering", [0, 1, 24])
 def test_nothing_answered_nothing_waited(answering):
     async def scenario() -> bool:
-        first = AnsweringFirst(max_wait_seconds=5)
-        for _ in range(answering):
-            with first.answering():
-                pass
+        first = AnsweringFirst(max_wait_seconds=5, burst_arrivals=25, burst_window_seconds=10)
+        _answered(first, answering)
         await asyncio.wait_for(first.turn(), 0.5)
         return True
 
     assert asyncio.run(scenario())
+
+
+def test_after_a_burst_of_webhooks_processing_waits_for_it_to_pass_though_all_are_answered():
+    async def scenario() -> float:
+        first = AnsweringFirst(max_wait_seconds=5, burst_arrivals=25, burst_window_seconds=0.3)
+        _answered(first, 25)
+        started = time.monotonic()
+        await first.turn()
+        return time.monotonic() - started
+
+    waited = asyncio.run(scenario())
+    assert 0.25 <= waited < 2
+
+
+def test_a_burst_that_goes_on_holds_processing_until_its_last_arrivals_pass():
+    async def scenario() -> tuple[float, float]:
+        first = AnsweringFirst(max_wait_seconds=5, burst_arrivals=25, burst_window_seconds=0.3)
+        _answered(first, 25)
+        started = time.monotonic()
+        task = asyncio.create_task(first.turn())
+        await asyncio.sleep(0.2)
+        _answered(first, 25)  # more arrive before the first ones leave the window
+        await asyncio.wait_for(task, 3)
+        return time.monotonic() - started, 0.2 + 0.3
+
+    waited, burst_passed = asyncio.run(scenario())
+    assert burst_passed - 0.05 <= waited < 3
+
+
+def test_a_burst_delays_processing_by_at_most_the_bound():
+    async def scenario() -> float:
+        first = AnsweringFirst(max_wait_seconds=0.2, burst_arrivals=25, burst_window_seconds=10)
+        _answered(first, 25)
+        started = time.monotonic()
+        await first.turn()
+        return time.monotonic() - started
+
+    waited = asyncio.run(scenario())
+    assert 0.15 <= waited < 2
 
 
 @pytest.mark.parametrize(
