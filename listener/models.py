@@ -271,8 +271,10 @@ class ComposeRequest(BaseModel):
     The reply's own `text` is the graph's template: it goes out as it is when no model is
     configured, or the model is slow, down or writes something unusable. `language` is
     the participant's (`language_name` its own name): the model writes in it, whatever
-    language the message was in.
+    language the message was in. Frozen: it is part of the key of a composed text.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     event_id: str
     text: str

@@ -9,13 +9,16 @@ hostile model (values the message never said, links, markup, JSON) reaches nobod
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fake_openai import Answer, FakeOpenAI, Request
 from reliability_support import ServerProcess, free_port, server_env
+from sqlite_lock import write_lock_held
 from webhook_support import db_path, fake_twilio, message_form, start_app, wait_for  # noqa: F401
 
 SLOW, QUICK = "+15550104001", "+15550104002"
+VOICE_NOTE = (Path(__file__).parent / "fixtures" / "audio" / "voice-note.ogg").read_bytes()
 MODEL_SECONDS = 5.0
 SLOW_PARTICIPANTS = 12
 
@@ -186,3 +189,70 @@ def test_a_crash_after_the_commit_and_before_the_composer_loses_no_reply(tmp_pat
     finally:
         client.close()
         server.stop()
+
+
+
+def thanks_for_the_words(request: Request) -> Answer:
+    if request.schema_name:
+        return Answer.json({"status": "found", "name": "Ada"})
+    return Answer.text(f"Thanks for: {request.participant_text}")
+
+
+def send_voice_note_and_await_its_transcription(server, fake_twilio, model: FakeOpenAI, sid: str) -> int:
+    """Onboard, then send a voice note whose transcription takes a second (time for the
+    test to take the write lock); how many replies the participant had before it."""
+    onboard(server, SLOW, "V")
+    onboarding = len(fake_twilio.sent_to(SLOW))
+    model.add_transcript(VOICE_NOTE, "the park needs trees", language="en")
+    model.queue(Answer.sleep(1.0))
+    form = message_form(sid, SLOW, "", media=[(fake_twilio.add_media(VOICE_NOTE, "audio/ogg"), "audio/ogg")])
+    assert server.post("/message", form).status_code == 200
+    wait_for(lambda: any(r.path.endswith("/audio/transcriptions") for r in model.requests), what="the transcription")
+    return onboarding
+
+
+def composed(model: FakeOpenAI) -> int:
+    return sum(1 for r in model.chat_requests() if r.participant_text == "the park needs trees")
+
+
+def test_the_model_writes_while_the_commit_waits_and_nothing_is_sent_before_the_commit(
+    start_app, fake_twilio, model, db_path
+):
+    """Another process takes SQLite's write lock while the voice note is transcribed: the
+    model is already writing the acknowledgement while the commit waits, nothing is sent
+    until the commit, and the reply follows the lock's release, not a model call later."""
+    model.respond_with(thanks_for_the_words)
+    server = start_app(**model_settings(model, openai_transcribe_model="test-transcribe-model"))
+    sid = "SMvoice" + "0" * 27
+    onboarding = send_voice_note_and_await_its_transcription(server, fake_twilio, model, sid)
+    with write_lock_held(db_path):
+        wait_for(lambda: composed(model) == 1, timeout=5, what="the composer to call the model while the commit waits")
+        time.sleep(0.3)  # the model has answered; the commit still waits
+        assert server.store.inbound_status(sid) == "pending"
+        assert len(fake_twilio.sent_to(SLOW)) == onboarding
+        released = time.monotonic()
+    wait_for(lambda: len(fake_twilio.sent_to(SLOW)) > onboarding, timeout=10, what="the reply after the commit")
+    assert time.monotonic() - released < 2
+    assert fake_twilio.sent_to(SLOW)[onboarding:] == ["Thanks for: the park needs trees"]
+    assert server.store.inbound_status(sid) == "done" and composed(model) == 1
+
+
+def test_a_commit_that_fails_while_the_model_writes_is_retried_without_a_second_model_call(
+    start_app, fake_twilio, model, db_path
+):
+    """The lock is held past the store's deadline: the first commit fails (what was
+    composed for it is dropped), the retry commits, and the reply goes out once, written
+    by one model call."""
+    model.respond_with(thanks_for_the_words)
+    server = start_app(**model_settings(model, openai_transcribe_model="test-transcribe-model",
+                                        store_timeout_seconds=1.0))
+    sid = "SMvoice" + "1" * 27
+    onboarding = send_voice_note_and_await_its_transcription(server, fake_twilio, model, sid)
+    with write_lock_held(db_path):
+        wait_for(lambda: composed(model) == 1, timeout=5, what="the composer to call the model while the commit waits")
+        time.sleep(2.0)  # past the store's deadline: the commit fails and is tried again
+        assert server.store.inbound_status(sid) == "pending"
+    wait_for(lambda: server.settled([sid]), timeout=15, what="the retry's commit and send")
+    time.sleep(0.5)
+    assert fake_twilio.sent_to(SLOW)[onboarding:] == ["Thanks for: the park needs trees"]
+    assert composed(model) == 1

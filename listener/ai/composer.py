@@ -1,8 +1,9 @@
-"""Composing owed acknowledgements after the commit, off the engine's threads.
+"""Composing owed acknowledgements beside the commit, off the engine's threads.
 
 The step commits a reply whose text is the graph's template and, for an event whose
-replies the model writes, what the composer needs (`ComposeRequest`). After the commit
-the composer writes the reply in the event's voice, in the participant's language (the
+replies the model writes, what the composer needs (`ComposeRequest`). While the commit
+goes to the store (and again on recovery, should the process stop before sending) the
+composer writes the reply in the event's voice, in the participant's language (the
 one the step spoke to them in); the template goes out instead when no model is configured, or the model is slow
 (past its deadline), refuses, is down, or writes something that is not two plain
 sentences (`plain_reply`: no links, markup or JSON). A crash between the commit and the
@@ -64,13 +65,15 @@ class OpenAIComposer:
         request = reply.compose
         if request is None:
             return reply.text
-        # The same reply composed again (a retry, a recovery) reads the same text.
-        written = self.cache.get(reply.id)
+        # The same reply composed again (a retry, a recovery) reads the same text; one the
+        # step wrote again differently (its commit failed, and the step ran again) does not.
+        key = (reply.id, request)
+        written = self.cache.get(key)
         if written is None:
             written = await self._write(reply)
             if written is None:
                 return reply.text
-            self.cache.put(reply.id, written)
+            self.cache.put(key, written)
         return written
 
     async def _write(self, reply: OutboundReply) -> str | None:

@@ -12,7 +12,8 @@ waiting is processed before this one, unless another process is on it, and after
 commit this process goes on through what still waits that its own lanes will not reach.
 
 Replies are committed already claimed by this process (`claim`), so sending them needs
-no claim read. When another process committed for the same participant first (or
+no claim read; their composing begins as the commit goes to the store (`composing`) and
+is dropped should the commit fail. When another process committed for the same participant first (or
 recorded a message for them meanwhile), the message runs again from a fresh read, asking
 the model only what it did not ask yet.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Protocol, TypeVar
@@ -62,6 +63,15 @@ class Failed(Exception):
 Loaded = tuple[ParticipantSnapshot | None, Queue]
 
 
+class EarlyComposing(Protocol):
+    """Composing that begins while the replies' commit is under way (see
+    `listener.processing.composing`)."""
+
+    def start(self, replies: Iterable[OutboundReply]) -> None: ...
+
+    def drop(self, replies: Iterable[OutboundReply]) -> None: ...
+
+
 class Messages(Inbox, Conversations, Protocol):
     """The ports processing uses: the participant's snapshot and queue, and the messages
     other processes recorded."""
@@ -91,6 +101,7 @@ class Processing:
         turns: Turns | None = None,
         queued_here: Callable[[str], bool] = lambda _: False,
         admission: Admission | None = None,
+        composing: EarlyComposing | None = None,
     ) -> None:
         self.settings = settings
         self.conversations = conversations
@@ -102,6 +113,7 @@ class Processing:
         self.turns = turns or Turns(SOLE_PROCESS, settings.turn_seconds)
         self.queued_here = queued_here
         self.admission = admission or Admission(UNBOUNDED)
+        self.composing = composing
         self.failed: set[str] = set()
         """Messages the flow raised on here: retried by recovery, not before the rest."""
 
@@ -185,7 +197,14 @@ class Processing:
             raise
         except Exception as exc:
             raise Failed(message) from exc
-        return outcome, await self.on_thread(self.conversations.commit, outcome)
+        if self.composing is not None:
+            self.composing.start(outcome.replies)
+        try:
+            return outcome, await self.on_thread(self.conversations.commit, outcome)
+        except BaseException:
+            if self.composing is not None:
+                self.composing.drop(outcome.replies)
+            raise
 
     async def set_aside(self, message: InboundMessage) -> Outcome | None:
         """Keep a message the flow keeps failing on, as it is (see `Engine.set_aside`)."""

@@ -82,12 +82,12 @@ class Worker:
         self._queued: set[str] = set()
         self.identity = delivery.claimant
         """This process, in the store: who recorded a message, whose turn it is, who claimed a reply."""
+        self.composing = Composing(composer or TemplateComposer())
         self.processing = Processing(
             settings, store, engine, transcriber, reader, self._threads, self._claim,
             turns=Turns(self.identity, settings.turn_seconds), queued_here=self._queued.__contains__,
-            admission=Admission(ADMITTED_PER_THREAD * threads),
+            admission=Admission(ADMITTED_PER_THREAD * threads), composing=self.composing,
         )
-        self.composing = Composing(composer or TemplateComposer())
         self.sending = Sending(delivery)
         self.recovery = Recovery(settings, store, store, self._resume_message, self._resume_reply)
         self._lanes = OrderedLanes("process")
