@@ -65,20 +65,16 @@ class AnsweringFirst:
     async def turn(self) -> None:
         """Return when webhooks are quiet, or after `max_wait_seconds`."""
         deadline = time.monotonic() + self.max_wait_seconds
-        while True:
-            remaining = deadline - time.monotonic()
+        while (remaining := deadline - time.monotonic()) > 0:
             if self._answering:
-                if remaining <= 0:
-                    return
                 try:
                     await asyncio.wait_for(self._none_answered.wait(), remaining)
                 except TimeoutError:
                     return
-                continue
-            burst_ends_in = self._burst_ends_in()
-            if burst_ends_in <= 0 or remaining <= 0:
+            elif (burst_ends_in := self._burst_ends_in()) > 0:
+                await asyncio.sleep(min(burst_ends_in, remaining))
+            else:
                 return
-            await asyncio.sleep(min(burst_ends_in, remaining))
 
     def _burst_ends_in(self) -> float:
         """Seconds until fewer than `burst_arrivals` webhooks began within the window (0 or
