@@ -266,7 +266,7 @@ def takes_receipt(current: str, new: str) -> bool:
 
 
 class ComposeRequest(BaseModel):
-    """What the composer needs to write an acknowledgement after the commit.
+    """What the composer needs to write an acknowledgement once the step is done.
 
     The reply's own `text` is the graph's template: it goes out as it is when no model is
     configured, or the model is slow, down or writes something unusable. `language` is

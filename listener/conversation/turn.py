@@ -187,7 +187,7 @@ class Turn:
         return membership.messages if membership else 0
 
     def say_text(self, text: str, compose: ComposeRequest | None = None) -> None:
-        """Queue `text`; with `compose`, the composer may write it anew after the commit
+        """Queue `text`; with `compose`, the composer may write it anew (sent after the commit)
         (`text` is what goes out when it cannot)."""
         text = text.strip()
         if not text:
