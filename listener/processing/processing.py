@@ -13,9 +13,9 @@ commit this process goes on through what still waits that its own lanes will not
 
 Replies are committed already claimed by this process (`claim`), so sending them needs
 no claim read; their composing begins as the commit goes to the store (`composing`) and
-is dropped should the commit fail. When another process committed for the same participant first (or
-recorded a message for them meanwhile), the message runs again from a fresh read, asking
-the model only what it did not ask yet.
+is dropped should the commit fail. When another process committed for the same
+participant first (or recorded a message for them meanwhile), the message runs again from
+a fresh read, asking the model only what it did not ask yet.
 """
 
 from __future__ import annotations
