@@ -191,7 +191,6 @@ def test_a_crash_after_the_commit_and_before_the_composer_loses_no_reply(tmp_pat
         server.stop()
 
 
-
 def thanks_for_the_words(request: Request) -> Answer:
     if request.schema_name:
         return Answer.json({"status": "found", "name": "Ada"})
